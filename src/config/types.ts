@@ -1,0 +1,114 @@
+/**
+ * The static configuration (config.yaml) after defaults, env substitution,
+ * merge and validation. Keys keep APISIX's names and nesting so that an
+ * APISIX user's file maps onto it unchanged; values are normalised (listen
+ * addresses as objects, durations in seconds) so the runtime never re-parses.
+ */
+
+export interface ListenAddress {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export type AdminRole = 'admin' | 'viewer';
+
+export interface AdminKey {
+  readonly name: string;
+  readonly key: string;
+  readonly role: AdminRole;
+}
+
+export type ConfigProvider = 'embedded' | 'yaml' | 'etcd';
+
+export type HttpRouterKind = 'radixtree_host_uri' | 'radixtree_uri' | 'radixtree_uri_with_parameter';
+
+export interface EtcdConfig {
+  readonly host: readonly string[];
+  readonly prefix: string;
+  /** Seconds. */
+  readonly timeout: number;
+  readonly watch_timeout: number;
+  readonly startup_retry: number;
+  readonly resync_delay: number;
+  readonly health_check_timeout: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly tls?: {
+    readonly cert?: string;
+    readonly key?: string;
+    readonly verify: boolean;
+    readonly sni?: string;
+  };
+}
+
+export interface FngateConfig {
+  /** Absolute path of the file this was loaded from (undefined for defaults only). */
+  readonly configPath: string | undefined;
+  /** Directory that relative paths in the config are resolved against. */
+  readonly configDir: string;
+
+  readonly apisix: {
+    readonly node_listen: readonly ListenAddress[];
+    readonly enable_ipv6: boolean;
+    readonly enable_admin: boolean;
+    readonly enable_server_tokens: boolean;
+    readonly show_upstream_status_in_response_header: boolean;
+    readonly delete_uri_tail_slash: boolean;
+    readonly normalize_uri_like_servlet: boolean;
+    readonly match_uri_encoded_slash: boolean;
+    readonly router: { readonly http: HttpRouterKind };
+    readonly data_encryption: {
+      readonly enable_encrypt_fields: boolean;
+      readonly keyring: readonly string[];
+    };
+    readonly trusted_addresses?: readonly string[];
+    readonly enable_control: boolean;
+    readonly control: ListenAddress;
+    /** MiB; 0 = unlimited. */
+    readonly max_post_args_readable_size: number;
+  };
+
+  readonly nginx_config: {
+    /** Resolved: 'auto' becomes the CPU count. */
+    readonly worker_processes: number;
+    readonly worker_shutdown_timeout: number;
+    readonly http: {
+      /** Bytes; 0 = unlimited. */
+      readonly client_max_body_size: number;
+      readonly real_ip_header: string;
+      readonly real_ip_from: readonly string[];
+      readonly upstream: {
+        readonly keepalive: number;
+        readonly keepalive_requests: number;
+        /** Seconds. */
+        readonly keepalive_timeout: number;
+      };
+    };
+  };
+
+  readonly deployment: {
+    readonly role: 'traditional' | 'control_plane' | 'data_plane';
+    readonly config_provider: ConfigProvider;
+    readonly admin: {
+      readonly admin_key: readonly AdminKey[];
+      readonly admin_listen: ListenAddress;
+      /** null = every address allowed (APISIX: key removed with `~`). */
+      readonly allow_admin: readonly string[] | null;
+      readonly enable_admin_cors: boolean;
+      readonly admin_api_version: 'v3';
+    };
+    readonly etcd: EtcdConfig;
+    readonly embedded: {
+      /** Absolute directory of the embedded store's files. */
+      readonly data_dir: string;
+    };
+    /** Standalone file (config_provider yaml): absolute path of apisix.yaml / apisix.json. */
+    readonly standalone_file: string;
+  };
+
+  /** Installed HTTP plugins, in config order (execution order is by priority). */
+  readonly plugins: readonly string[];
+  readonly plugin_attr: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Folders that custom plugins are loaded from (absolute). */
+  readonly custom_plugin_dirs: readonly string[];
+}
