@@ -71,6 +71,7 @@ export interface FngateConfig {
   readonly nginx_config: {
     /** Resolved: 'auto' becomes the CPU count. */
     readonly worker_processes: number;
+    /** Seconds a graceful stop waits for in-flight requests (APISIX default 240 s). */
     readonly worker_shutdown_timeout: number;
     readonly http: {
       /** Bytes; 0 = unlimited. */
@@ -98,17 +99,24 @@ export interface FngateConfig {
       readonly admin_api_version: 'v3';
     };
     readonly etcd: EtcdConfig;
-    readonly embedded: {
-      /** Absolute directory of the embedded store's files. */
-      readonly data_dir: string;
-    };
-    /** Standalone file (config_provider yaml): absolute path of apisix.yaml / apisix.json. */
-    readonly standalone_file: string;
   };
 
-  /** Installed HTTP plugins, in config order (execution order is by priority). */
-  readonly plugins: readonly string[];
+  /**
+   * Installed HTTP plugins as listed in config.yaml (order irrelevant:
+   * execution order is by priority); undefined = fngate's default set (all built-ins).
+   */
+  readonly plugins: readonly string[] | undefined;
   readonly plugin_attr: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
-  /** Folders that custom plugins are loaded from (absolute). */
-  readonly custom_plugin_dirs: readonly string[];
+
+  /** Settings that only fngate has, kept apart from APISIX's keys (top-level `fngate:`). */
+  readonly fngate: {
+    /** Absolute directory of the embedded store and the generated admin key (default `<configDir>/data`). */
+    readonly data_dir: string;
+    /** Standalone file for config_provider yaml: absolute path (default `<configDir>/apisix.yaml`, or `.json`). */
+    readonly standalone_file: string;
+    /** Folders custom plugins are loaded from (absolute). */
+    readonly custom_plugin_dirs: readonly string[];
+    /** Log level for the process (pino levels). */
+    readonly log_level: string;
+  };
 }
