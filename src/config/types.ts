@@ -74,6 +74,14 @@ export interface FngateConfig {
     /** Seconds a graceful stop waits for in-flight requests (APISIX default 240 s). */
     readonly worker_shutdown_timeout: number;
     readonly http: {
+      /** Seconds an idle client keep-alive connection stays open (nginx default 60 s; Node's is 5 s). */
+      readonly keepalive_timeout: number;
+      /** Seconds a client may take to send the request head. */
+      readonly client_header_timeout: number;
+      /** Seconds allowed between two reads of the request body. */
+      readonly client_body_timeout: number;
+      /** Seconds allowed between two writes of the response to the client. */
+      readonly send_timeout: number;
       /** Bytes; 0 = unlimited. */
       readonly client_max_body_size: number;
       readonly real_ip_header: string;

@@ -1,0 +1,91 @@
+/**
+ * `${{NAME}}` / `${{NAME:=default}}` substitution in config.yaml
+ * (spec/config.md §1.2). APISIX uses the doubled brace because `$var` and
+ * `${var}` already mean nginx variables in the same file. Values and keys are
+ * both substituted; a value that used a variable and now reads as a number
+ * or `true`/`false` takes that type, so `port: ${{PORT}}` stays a number.
+ */
+import type { ConfigIssue } from './errors.js';
+import { formatKeyPath, type PathSegment } from './key-path.js';
+import { isRawObject, type RawObject, type RawValue } from './raw.js';
+
+const VARIABLE = /\$\{\{\s*([A-Za-z0-9_]+)\s*(?::=(.*?))?\s*\}\}/g;
+// Lua's tonumber() accepts decimal (with exponent) and hexadecimal literals, surrounded by blanks.
+const NUMBER = /^\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|0[xX][0-9a-fA-F]+)\s*$/;
+
+export interface SubstitutedDocument {
+  readonly document: RawObject;
+  readonly issues: readonly ConfigIssue[];
+}
+
+/**
+ * Return a copy of `document` with every variable replaced from `env`.
+ * Unset variables without a default are reported (APISIX:
+ * `can't find environment variable NAME`), with the key path where they occur.
+ *
+ * @example
+ *   substituteEnv({ apisix: { node_listen: '${{PORT:=9080}}' } }, {}).document
+ *   // { apisix: { node_listen: 9080 } }
+ */
+export function substituteEnv(document: RawObject, env: NodeJS.ProcessEnv): SubstitutedDocument {
+  const issues: ConfigIssue[] = [];
+  const result = substituteObject(document, env, [], issues);
+  return { document: result, issues };
+}
+
+/**
+ * Replace the variables in one string. `used` tells whether any variable was
+ * present (which enables type conversion for values); `missing` lists unset
+ * variables without a default.
+ */
+export function substituteString(
+  text: string,
+  env: NodeJS.ProcessEnv,
+): { text: string; used: boolean; missing: string[] } {
+  let used = false;
+  const missing: string[] = [];
+  const replaced = text.replace(VARIABLE, (_match, name: string, fallback: string | undefined) => {
+    const value = env[name] ?? fallback?.trim();
+    if (value === undefined) {
+      missing.push(name);
+      return '';
+    }
+    used = true;
+    return value;
+  });
+  return { text: replaced, used, missing };
+}
+
+function substituteValue(value: RawValue, env: NodeJS.ProcessEnv, path: PathSegment[], issues: ConfigIssue[]): RawValue {
+  if (typeof value === 'string') {
+    const { text, used, missing } = substituteString(value, env);
+    reportMissing(missing, path, issues);
+    return used ? convertScalar(text) : text;
+  }
+  if (Array.isArray(value)) return value.map((item, index) => substituteValue(item, env, [...path, index], issues));
+  if (isRawObject(value)) return substituteObject(value, env, path, issues);
+  return value;
+}
+
+function substituteObject(object: RawObject, env: NodeJS.ProcessEnv, path: PathSegment[], issues: ConfigIssue[]): RawObject {
+  const result: RawObject = {};
+  for (const [rawKey, value] of Object.entries(object)) {
+    const { text: key, missing } = substituteString(rawKey, env);
+    reportMissing(missing, [...path, rawKey], issues);
+    result[key] = substituteValue(value, env, [...path, key], issues);
+  }
+  return result;
+}
+
+function convertScalar(text: string): RawValue {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (NUMBER.test(text)) return Number(text);
+  return text;
+}
+
+function reportMissing(names: readonly string[], path: readonly PathSegment[], issues: ConfigIssue[]): void {
+  for (const name of names) {
+    issues.push({ path: formatKeyPath(path), message: `can't find environment variable ${name}` });
+  }
+}
