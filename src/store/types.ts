@@ -81,7 +81,7 @@ export interface WatchHandle {
 }
 
 export interface WatchOptions {
-  /** Deliver changes with revision >= this value. */
+  /** Deliver changes with revision >= this value; below 1 means "from the next revision" (etcd's 0). */
   readonly fromRevision: number;
   /** Called with each batch of changes, in order. */
   readonly onBatch: (batch: WatchBatch) => void;
