@@ -38,9 +38,16 @@ export interface CheckContext {
   /**
    * All stored objects of a directory, for checks across objects (duplicate
    * auth keys, plugin names unique across global rules). Absent = skip them.
+   * Values as the gateway sees them (encrypted fields decrypted). For
+   * `consumers` the entries include the credentials, with id
+   * `<username>/credentials/<id>` (a prefix read of the directory).
    */
   readonly list?: (dir: string) => Promise<ReadonlyArray<{ id: string; value: JsonObject }>>;
-  /** Fill schema defaults into the value (gateway load only). */
+  /**
+   * Fill schema defaults into the value (gateway load only). Also selects the
+   * data plane's leniency where APISIX has it (bare IPv6 node hosts are
+   * bracketed instead of refused; stored, encrypted private keys are not parsed).
+   */
   readonly fillDefaults: boolean;
   /**
    * Id of the object being written (from the URL or body), so checks that
@@ -72,4 +79,10 @@ export interface ResourceKind {
    * undefined. With `ctx.fillDefaults` the value is mutated to carry defaults.
    */
   check(value: JsonObject, ctx: CheckContext): Promise<string | undefined>;
+  /**
+   * The gateway loader's variant, synchronous (no I/O at load): the same
+   * checks with defaults written into `value`, without reference or
+   * cross-object checks. Equivalent to `check(value, { plugins, fillDefaults: true })`.
+   */
+  checkLoaded(value: JsonObject, plugins: PluginCatalog): string | undefined;
 }
