@@ -31,7 +31,11 @@ export interface RouteEntry<T> {
 }
 
 export interface MatchInput {
-  /** Normalised path (nginx `$uri`: decoded, dot segments resolved, slashes merged). */
+  /**
+   * Normalised path (nginx `$uri`: decoded, dot segments resolved, slashes
+   * merged) — `normalizeRequestTarget(...).matchPath`, which differs from
+   * `.path` only with `apisix.match_uri_encoded_slash`.
+   */
   readonly path: string;
   readonly method: string;
   /** Lower-cased Host without port (`$host`). */
