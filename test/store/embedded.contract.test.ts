@@ -20,4 +20,4 @@ runStoreContract('EmbeddedStore', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+}, { persistent: true });

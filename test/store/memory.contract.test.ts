@@ -4,4 +4,4 @@ import { runStoreContract } from '../contract/store.contract.js';
 runStoreContract('MemoryStore', async () => {
   const store = new MemoryStore();
   return { store, cleanup: () => store.close() };
-});
+}, { persistent: false });
