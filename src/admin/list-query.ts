@@ -8,7 +8,7 @@ import type { ArgValue } from '../http/args.js';
 import { parseQuery } from '../http/args.js';
 import type { Logger } from '../log.js';
 import type { JsonObject } from '../resources/types.js';
-import { luaToNumber } from '../router/lua-number.js';
+import { luaToNumber } from '../util/lua-number.js';
 import { compilePcre } from '../router/pcre.js';
 import { PlainTextBadRequestError } from './errors.js';
 import { isPlainObject } from './json.js';

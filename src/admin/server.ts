@@ -23,7 +23,7 @@ import type { PluginCatalog } from '../plugin/catalog.js';
 import { resourceKinds } from '../resources/registry.js';
 import type { ResourceKind, ResourceName } from '../resources/types.js';
 import { compileIpMatcher } from '../router/ip.js';
-import { luaToNumber } from '../router/lua-number.js';
+import { luaToNumber } from '../util/lua-number.js';
 import type { ConfigStore } from '../store/types.js';
 import { createAdminAuthenticator } from './auth.js';
 import { parseJsonBody, readBody } from './body.js';

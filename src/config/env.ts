@@ -8,10 +8,8 @@
 import type { ConfigIssue } from './errors.js';
 import { formatKeyPath, type PathSegment } from './key-path.js';
 import { isRawObject, type RawObject, type RawValue } from './raw.js';
+import { retypeSubstituted, substituteVariables } from '../util/env-vars.js';
 
-const VARIABLE = /\$\{\{\s*([A-Za-z0-9_]+)\s*(?::=(.*?))?\s*\}\}/g;
-// Lua's tonumber() accepts decimal (with exponent) and hexadecimal literals, surrounded by blanks.
-const NUMBER = /^\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|0[xX][0-9a-fA-F]+)\s*$/;
 
 export interface SubstitutedDocument {
   readonly document: RawObject;
@@ -33,34 +31,11 @@ export function substituteEnv(document: RawObject, env: NodeJS.ProcessEnv): Subs
   return { document: result, issues };
 }
 
-/**
- * Replace the variables in one string. `used` tells whether any variable was
- * present (which enables type conversion for values); `missing` lists unset
- * variables without a default.
- */
-export function substituteString(
-  text: string,
-  env: NodeJS.ProcessEnv,
-): { text: string; used: boolean; missing: string[] } {
-  let used = false;
-  const missing: string[] = [];
-  const replaced = text.replace(VARIABLE, (_match, name: string, fallback: string | undefined) => {
-    const value = env[name] ?? fallback?.trim();
-    if (value === undefined) {
-      missing.push(name);
-      return '';
-    }
-    used = true;
-    return value;
-  });
-  return { text: replaced, used, missing };
-}
-
 function substituteValue(value: RawValue, env: NodeJS.ProcessEnv, path: PathSegment[], issues: ConfigIssue[]): RawValue {
   if (typeof value === 'string') {
-    const { text, used, missing } = substituteString(value, env);
+    const { text, used, missing } = substituteVariables(value, env);
     reportMissing(missing, path, issues);
-    return used ? convertScalar(text) : text;
+    return used ? retypeSubstituted(text) : text;
   }
   if (Array.isArray(value)) return value.map((item, index) => substituteValue(item, env, [...path, index], issues));
   if (isRawObject(value)) return substituteObject(value, env, path, issues);
@@ -70,18 +45,11 @@ function substituteValue(value: RawValue, env: NodeJS.ProcessEnv, path: PathSegm
 function substituteObject(object: RawObject, env: NodeJS.ProcessEnv, path: PathSegment[], issues: ConfigIssue[]): RawObject {
   const result: RawObject = {};
   for (const [rawKey, value] of Object.entries(object)) {
-    const { text: key, missing } = substituteString(rawKey, env);
+    const { text: key, missing } = substituteVariables(rawKey, env);
     reportMissing(missing, [...path, rawKey], issues);
     result[key] = substituteValue(value, env, [...path, key], issues);
   }
   return result;
-}
-
-function convertScalar(text: string): RawValue {
-  if (text === 'true') return true;
-  if (text === 'false') return false;
-  if (NUMBER.test(text)) return Number(text);
-  return text;
 }
 
 function reportMissing(names: readonly string[], path: readonly PathSegment[], issues: ConfigIssue[]): void {

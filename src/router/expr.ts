@@ -13,7 +13,7 @@
 import { FngateError } from '../errors.js';
 import type { CompiledExpr, VarGetter } from './types.js';
 import { compileIpMatcher, InvalidIpError } from './ip.js';
-import { luaToNumber } from './lua-number.js';
+import { luaToNumber } from '../util/lua-number.js';
 import { compilePcre, PcreError } from './pcre.js';
 
 /** A rule that lua-resty-expr would refuse; `message` is its exact wording. */

@@ -9,7 +9,7 @@
  * the balancer; array nodes get their `priority` default there.
  */
 import { isIPv6 } from 'node:net';
-import { luaToNumber } from '../../router/lua-number.js';
+import { luaToNumber } from '../../util/lua-number.js';
 import { luaNumber, luaToString } from '../lua-text.js';
 import { hashHeaderKeySchema, hashVarsCombinationsKeySchema, hashVarsKeySchema } from '../schema/upstream.js';
 import type { JsonObject } from '../types.js';
