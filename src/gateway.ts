@@ -115,12 +115,16 @@ export async function startGateway(options: StartOptions): Promise<Gateway> {
     await source.start();
     cleanups.push(() => source.close());
 
-    const handler = createRequestHandler({ current: () => source.current(), config, logger: logger.child({ module: 'proxy' }), scheme: 'http' });
+    const dataPlane = createRequestHandler({ current: () => source.current(), config, logger: logger.child({ module: 'proxy' }), scheme: 'http' });
+    const clientTimeouts = config.nginx_config.http;
     const proxy = await startListeners({
       name: 'proxy',
       addresses: config.apisix.node_listen,
       ipv6: config.apisix.enable_ipv6,
-      onRequest: handler,
+      onRequest: dataPlane.handleRequest,
+      onUpgrade: dataPlane.handleUpgrade,
+      keepAliveTimeoutMs: clientTimeouts.keepalive_timeout * 1000,
+      headersTimeoutMs: clientTimeouts.client_header_timeout * 1000,
       logger,
     });
     cleanups.push(() => proxy.close(0));

@@ -10,16 +10,19 @@
  * without plugins pays one check per phase for them. Everything here reads
  * the snapshot the request started with; nothing writes into it.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import type { FngateConfig } from '../config/types.js';
 import type { Snapshot, CompiledRoute } from '../snapshot/snapshot.js';
-import type { ForwardOutcome, ResponseHeaders, ResponseInfo } from '../upstream/types.js';
+import type { CompiledUpstream, ForwardOutcome, ResponseHeaders, ResponseInfo } from '../upstream/types.js';
 import type { VarGetter } from '../router/types.js';
 import { normalizeRequestTarget } from '../router/normalize.js';
 import { compileIpMatcher } from '../router/ip.js';
 import { buildUpstreamHeaders, requestHasBody } from '../upstream/headers.js';
 import { forward } from '../upstream/forward.js';
+import { proxyUpgrade } from '../upstream/websocket.js';
 import { serverHeader } from '../version.js';
 import { errorMessage } from '../errors.js';
 import { RequestContext } from './request-context.js';
@@ -36,14 +39,21 @@ export interface RequestHandlerOptions {
 
 const NO_VARS: VarGetter = () => undefined;
 
+export interface DataPlaneHandlers {
+  /** The `request` listener. */
+  readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The `upgrade` listener (WebSocket). */
+  readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+
 /**
  * Build the data plane's request listener.
  *
  * @example
- *   const handle = createRequestHandler({ current: () => source.current(), config, logger, scheme: 'http' });
- *   http.createServer(handle);
+ *   const { handleRequest, handleUpgrade } = createRequestHandler({ current: () => source.current(), config, logger, scheme: 'http' });
+ *   http.createServer(handleRequest).on('upgrade', handleUpgrade);
  */
-export function createRequestHandler(options: RequestHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestHandler(options: RequestHandlerOptions): DataPlaneHandlers {
   const { config, logger } = options;
   const apisix = config.apisix;
   const normalizeOptions = {
@@ -59,12 +69,19 @@ export function createRequestHandler(options: RequestHandlerOptions): (req: Inco
   const server = serverHeader(apisix.enable_server_tokens);
   const alwaysShowUpstreamStatus = apisix.show_upstream_status_in_response_header;
   const scheme = options.scheme;
+  const maxBodySize = config.nginx_config.http.client_max_body_size;
 
   /** Send the route's request upstream and relay the answer. */
   function proxy(ctx: RequestContext, route: CompiledRoute, req: IncomingMessage, res: ServerResponse): void {
     if (route.target.kind !== 'upstream') {
       logger.error({ route: route.identity.id, reason: route.target.reason }, 'no upstream to proxy to');
       sendErrorPage(res, route.target.status, server);
+      return;
+    }
+    // nginx client_max_body_size, judged on Content-Length before anything is sent.
+    if (maxBodySize > 0 && Number(req.headers['content-length'] ?? 0) > maxBodySize) {
+      logger.warn({ route: route.identity.id, length: req.headers['content-length'], max: maxBodySize }, 'request body too large');
+      sendErrorPage(res, 413, server);
       return;
     }
     const upstream = route.target.upstream;
@@ -134,12 +151,16 @@ export function createRequestHandler(options: RequestHandlerOptions): (req: Inco
     }
   }
 
-  return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Parse, match and check the route. Returns undefined when a response was
+   * already written (400, 404, 500, or the route's fatal error).
+   */
+  function resolve(req: IncomingMessage, res: ServerResponse): { ctx: RequestContext; route: CompiledRoute } | undefined {
     const snapshot = options.current();
     const target = normalizeRequestTarget(req.url ?? '/', normalizeOptions);
     if (!target.ok) {
       sendErrorPage(res, 400, server);
-      return;
+      return undefined;
     }
     const remoteAddr = remoteAddrOf(req);
     const host = hostOf(req.headers.host, req.socket.localAddress ?? '');
@@ -161,22 +182,76 @@ export function createRequestHandler(options: RequestHandlerOptions): (req: Inco
       // A route's filter_func threw: APISIX fails the request with 500.
       logger.error({ err: errorMessage(err), uri: target.path }, 'route matching failed');
       sendErrorPage(res, 500, server);
-      return;
+      return undefined;
     }
     // Global rules' rewrite and access phases run here even without a match (plugin framework).
     const route = match ? snapshot.routes.get(match.value) : undefined;
     if (!match || !route) {
       sendRouteNotFound(res, server);
-      return;
+      return undefined;
     }
     ctx.route = route.identity;
     ctx.matched = match.matched;
     if (route.fatal) {
       logger.error({ route: route.identity.id, reason: route.fatal.reason }, 'route cannot be served');
       sendErrorPage(res, route.fatal.status, server);
+      return undefined;
+    }
+    return { ctx, route };
+  }
+
+  /** Tunnel a WebSocket upgrade on a route with `enable_websocket`. */
+  function tunnel(ctx: RequestContext, route: CompiledRoute, upstream: CompiledUpstream, req: IncomingMessage, socket: Socket, head: Buffer): void {
+    proxyUpgrade(upstream, req, socket, head, {
+      downstream: { remoteAddr: ctx.remoteAddr, peerAddr: plainAddress(socket.remoteAddress), scheme, host: req.headers.host ?? '', serverPort: ctx.listener.port },
+      ...(trusted ? { trusted } : {}),
+      ...(ctx.upstreamUri ? { path: ctx.upstreamUri } : {}),
+      vars: (name) => ctx.getVar(name),
+      server,
+    }).then(
+      (outcome) => {
+        if (outcome.kind === 'failed') {
+          logger.error({ route: route.identity.id, status: outcome.status, reason: outcome.reason }, 'websocket upstream failed');
+        }
+      },
+      (err: unknown) => {
+        logger.error({ route: route.identity.id, err: errorMessage(err) }, 'websocket proxy failed unexpectedly');
+        socket.destroy();
+      },
+    );
+  }
+
+  const handleRequest = function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const resolved = resolve(req, res);
+    // Plugin phases rewrite → access run here (plugin framework); none on this route.
+    if (resolved) proxy(resolved.ctx, resolved.route, req, res);
+  };
+
+  /**
+   * Node hands every request carrying `Upgrade` to this listener. Routes with
+   * `enable_websocket` are tunnelled; on any other route the request is served
+   * as plain HTTP (nginx drops Upgrade there too), through a response object
+   * bound to the raw socket, so 404s and errors look the same as elsewhere.
+   */
+  const handleUpgrade = function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const netSocket = socket as Socket;
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(netSocket);
+    res.once('finish', () => {
+      res.detachSocket(netSocket);
+      netSocket.end();
+    });
+    const resolved = resolve(req, res);
+    if (!resolved) return;
+    const { ctx, route } = resolved;
+    if (route.enableWebsocket && route.target.kind === 'upstream') {
+      res.detachSocket(netSocket);
+      tunnel(ctx, route, route.target.upstream, req, netSocket, head);
       return;
     }
-    // Plugin phases rewrite → access run here (plugin framework); none on this route.
     proxy(ctx, route, req, res);
   };
+
+  return { handleRequest, handleUpgrade };
 }

@@ -21,6 +21,8 @@ export interface ListenerOptions {
   readonly logger: Logger;
   /** Idle keep-alive timeout for client connections, ms (nginx keepalive_timeout 60 s). */
   readonly keepAliveTimeoutMs?: number;
+  /** Time a client may take to send the request head, ms (nginx client_header_timeout 60 s). */
+  readonly headersTimeoutMs?: number;
   /** Name used in logs (`proxy`, `admin`). */
   readonly name: string;
 }
@@ -74,7 +76,7 @@ export async function startListeners(options: ListenerOptions): Promise<RunningL
       // Large uploads and slow upstreams are bounded by their own timeouts,
       // not by a total request deadline.
       server.requestTimeout = 0;
-      server.headersTimeout = 60_000;
+      server.headersTimeout = options.headersTimeoutMs ?? 60_000;
       if (options.onUpgrade) server.on('upgrade', options.onUpgrade);
       server.on('clientError', (err, socket) => {
         if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -1,0 +1,91 @@
+/**
+ * WebSocket through the gateway (`enable_websocket`), and what an Upgrade
+ * request gets on a route without it; plus `client_max_body_size`.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
+import { request } from 'undici';
+import { adminRequest, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
+import { waitFor } from '../helpers/net.js';
+
+describe('WebSocket and body limits through the gateway', () => {
+  let gw: GatewayProcess;
+  let server: Server;
+  let port: number;
+
+  before(async () => {
+    // One upstream that speaks both: WebSocket echo, and plain HTTP answering "plain".
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`plain ${req.headers.upgrade ?? 'no-upgrade'}`);
+    });
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws, req) => {
+      ws.on('message', (data) => ws.send(`echo:${String(data)} via ${req.url}`));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as { port: number }).port;
+    gw = await startGatewayProcess({ config: { nginx_config: { http: { client_max_body_size: '1k' } } } });
+    const node = { [`127.0.0.1:${port}`]: 1 };
+    assert.equal((await adminRequest(gw, 'PUT', '/apisix/admin/routes/ws', { uri: '/ws', enable_websocket: true, upstream: { nodes: node } })).status, 201);
+    assert.equal((await adminRequest(gw, 'PUT', '/apisix/admin/routes/plain', { uri: '/plain', upstream: { nodes: node } })).status, 201);
+    await waitFor(async () => {
+      const res = await request(`${gw.proxyUrl}/plain`);
+      await res.body.dump();
+      return res.statusCode === 200;
+    }, { what: 'routes served' });
+  });
+
+  after(async () => {
+    await gw.stop();
+    gw.cleanup();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  test('messages go both ways over a tunnelled WebSocket', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.proxyPort}/ws?x=1`);
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.once('open', () => ws.send('hi'));
+      ws.once('message', (d) => resolve(String(d)));
+      ws.once('error', reject);
+    });
+    ws.close();
+    assert.equal(reply, 'echo:hi via /ws?x=1');
+  });
+
+  test('an Upgrade request on a route without enable_websocket is served as plain HTTP', async () => {
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${gw.proxyPort}/plain`);
+      ws.once('unexpected-response', (_req, incoming) => {
+        let body = '';
+        incoming.on('data', (c: Buffer) => { body += c.toString(); });
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, body }));
+      });
+      ws.once('open', () => reject(new Error('must not upgrade')));
+      ws.once('error', () => { /* reported through unexpected-response */ });
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'plain no-upgrade', 'the upstream saw no Upgrade header');
+  });
+
+  test('an Upgrade request for an unknown path gets the 404 JSON', async () => {
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${gw.proxyPort}/missing`);
+      ws.once('unexpected-response', (_req, incoming) => resolve(incoming.statusCode ?? 0));
+      ws.once('error', () => { /* reported through unexpected-response */ });
+    });
+    assert.equal(status, 404);
+  });
+
+  test('a body over client_max_body_size is refused with 413 before reaching the upstream', async () => {
+    const big = await request(`${gw.proxyUrl}/plain`, { method: 'POST', body: 'x'.repeat(2048) });
+    assert.equal(big.statusCode, 413);
+    assert.match(await big.body.text(), /413 Request Entity Too Large/);
+    const small = await request(`${gw.proxyUrl}/plain`, { method: 'POST', body: 'x'.repeat(100) });
+    assert.equal(small.statusCode, 200);
+    await small.body.dump();
+  });
+});
