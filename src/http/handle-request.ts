@@ -92,12 +92,6 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       trusted ? { trusted } : {},
     );
 
-    // The upstream request is aborted when the client goes away first.
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-
     const onResponse = (status: number, upstreamHeaders: ResponseHeaders, info: ResponseInfo) => {
       upstreamHeaders.server = server;
       if (alwaysShowUpstreamStatus || status >= 500) upstreamHeaders['x-apisix-upstream-status'] = info.upstreamStatus;
@@ -115,7 +109,8 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       body: requestHasBody(req.rawHeaders) ? req : null,
       vars: (name) => ctx.getVar(name),
       remoteAddr: ctx.remoteAddr,
-      signal: abort.signal,
+      // The upstream request is aborted when the client goes away first.
+      client: res,
     }, { onResponse }).then(
       (outcome) => finish(ctx, route, res, outcome),
       (err: unknown) => {

@@ -21,7 +21,7 @@ export class UpstreamSendTimeoutError extends FngateError {
   }
 }
 
-/** The client disconnected (signal aborted or response closed early); the upstream request was aborted. */
+/** The client disconnected (its response closed early); the upstream request was aborted. */
 export class ClientAbortedError extends FngateError {
   readonly code = 'UPSTREAM_CLIENT_ABORTED';
   constructor() {

@@ -53,7 +53,7 @@ import type {
  *   const outcome = await forward(upstream, {
  *     method: req.method!, path: req.url!, headers: buildUpstreamHeaders(req.rawHeaders, downstream, {}),
  *     clientHost: req.headers.host ?? '', body: requestHasBody(req.rawHeaders) ? req : null,
- *     vars, remoteAddr: downstream.remoteAddr, signal,
+ *     vars, remoteAddr: downstream.remoteAddr, client: res,
  *   }, {
  *     onResponse: (status, headers) => res.writeHead(status, headers),
  *   });
@@ -63,7 +63,7 @@ export function forward(upstream: CompiledUpstream, request: ForwardRequest, hoo
   if (upstream.nodes.length === 0) {
     return Promise.resolve({ kind: 'failed', status: 503, reason: 'no valid upstream node', upstreamStatus: '', attempts: 0 });
   }
-  if (request.signal?.aborted === true) {
+  if (request.client?.destroyed === true) {
     return Promise.resolve({ kind: 'aborted', status: 499, upstreamStatus: '', attempts: 0, error: new ClientAbortedError() });
   }
   return new ForwardCall(upstream, request, hooks).start();
@@ -113,8 +113,8 @@ function classifyFailure(err: unknown, written: boolean, resendable: boolean): F
 
 /**
  * State of one forwarded request. It is also the undici dispatch handler
- * (legacy callback API, one attempt at a time), the abort-signal listener,
- * and the `ResponseInfo` handed to `onResponse`.
+ * (legacy callback API, one attempt at a time) and the `ResponseInfo` handed
+ * to `onResponse`.
  */
 class ForwardCall implements ResponseInfo {
   readonly #up: CompiledUpstream;
@@ -182,7 +182,7 @@ class ForwardCall implements ResponseInfo {
     return new Promise<ForwardOutcome>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
-      this.#request.signal?.addEventListener('abort', this);
+      this.#request.client?.once('close', this.#onClientClose);
       this.#next();
     });
   }
@@ -476,10 +476,11 @@ class ForwardCall implements ResponseInfo {
     dest.removeListener('drain', this.#onDrain!);
   }
 
-  // Client abort (AbortSignal listener) --------------------------------------
+  // Client abort ('close' of the client response) ----------------------------
 
-  handleEvent(): void {
-    if (this.#done) return;
+  /** Assigned once per call (an arrow field) so it can be removed again. */
+  readonly #onClientClose = (): void => {
+    if (this.#done || this.#request.client?.writableFinished === true) return;
     this.#clientGone = true;
     if (this.#abort !== null) {
       this.#abort(new ClientAbortedError());
@@ -487,7 +488,7 @@ class ForwardCall implements ResponseInfo {
     }
     // Not written yet (hook pending, queued or connecting): settle now; onConnect aborts the attempt if it comes.
     this.#settle({ kind: 'aborted', status: 499, upstreamStatus: this.upstreamStatus, attempts: this.#attempt, error: new ClientAbortedError() });
-  }
+  };
 
   // Settling ----------------------------------------------------------------
 
@@ -498,14 +499,14 @@ class ForwardCall implements ResponseInfo {
   #settle(outcome: ForwardOutcome): void {
     if (this.#done) return;
     this.#done = true;
-    this.#request.signal?.removeEventListener('abort', this);
+    this.#request.client?.removeListener('close', this.#onClientClose);
     this.#resolve(outcome);
   }
 
   #settleWithError(err: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    this.#request.signal?.removeEventListener('abort', this);
+    this.#request.client?.removeListener('close', this.#onClientClose);
     this.#reject(err);
   }
 }

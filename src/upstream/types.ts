@@ -161,8 +161,22 @@ export interface ForwardRequest extends PickRequest {
   readonly clientHost: string;
   /** Request body, piped with backpressure; null when the request has none. */
   readonly body: Readable | null;
-  /** Aborts the upstream request (the client went away). */
-  readonly signal?: AbortSignal;
+  /**
+   * The client's response: when it closes before the upstream response has
+   * been relayed (the client went away), the upstream request is aborted.
+   * An EventEmitter listener, not an AbortSignal: on Node 20 an AbortController
+   * per request cost ~15 µs of a ~40 µs proxied request (EventTarget + GC).
+   */
+  readonly client?: ClientConnection;
+}
+
+/** The part of `http.ServerResponse` forward() watches. */
+export interface ClientConnection {
+  /** True once the connection is gone (`ServerResponse.destroyed`). */
+  readonly destroyed: boolean;
+  readonly writableFinished: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  removeListener(event: 'close', listener: () => void): unknown;
 }
 
 /** What `onResponse` learns about the attempt that produced the response. */

@@ -98,10 +98,6 @@ export async function startGateway(upstream: CompiledUpstream, options: GatewayO
   const responseHeaders: ResponseHeaders[] = [];
   const server = http.createServer((req, res) => {
     const host = req.headers.host ?? '';
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
     const headers = buildUpstreamHeaders(
       req.rawHeaders,
       { remoteAddr: req.socket.remoteAddress ?? '', scheme: 'http', host, serverPort: req.socket.localPort ?? 0 },
@@ -115,7 +111,7 @@ export async function startGateway(upstream: CompiledUpstream, options: GatewayO
       body: requestHasBody(req.rawHeaders) ? req : null,
       vars: (name) => (name.startsWith('arg_') ? new URL(req.url ?? '/', 'http://x').searchParams.get(name.slice(4)) ?? undefined : undefined),
       remoteAddr: req.socket.remoteAddress ?? '',
-      signal: abort.signal,
+      client: res,
     }, {
       ...options.hooks,
       onResponse: (status, h, info) => {
