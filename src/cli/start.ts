@@ -2,7 +2,8 @@
  * `fngate start -c <file>`: run the gateway in the foreground.
  *
  * Configuration problems end the process with a one-line message naming the
- * key, never a stack trace. SIGTERM / SIGINT start a graceful stop (drain
+ * key, never a stack trace. The primary process then runs the node
+ * (src/cluster/primary.ts): SIGTERM / SIGINT start a graceful stop (drain
  * in-flight requests, bounded by `nginx_config.worker_shutdown_timeout`); a
  * second signal exits at once.
  */
@@ -10,8 +11,9 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { resolveAdminKeys } from '../config/admin-key.js';
 import { createLogger } from '../log.js';
-import { startGateway } from '../gateway.js';
-import { FngateError, errorMessage } from '../errors.js';
+import { runPrimary } from '../cluster/primary.js';
+import { noPlugins } from '../plugin/catalog.js';
+import { errorMessage } from '../errors.js';
 
 /** Returns the process exit code once the gateway has stopped (or failed to start). */
 export async function runStart(file: string): Promise<number> {
@@ -41,35 +43,5 @@ export async function runStart(file: string): Promise<number> {
     return 1;
   }
 
-  let gateway;
-  try {
-    gateway = await startGateway({ config, logger });
-  } catch (err) {
-    // Expected failures (port in use, store locked, bad provider) get one clear line.
-    const known = err instanceof FngateError || (err as NodeJS.ErrnoException).code !== undefined;
-    if (known) logger.fatal({ err: errorMessage(err), code: (err as { code?: string }).code }, 'fngate failed to start');
-    else logger.fatal({ err }, 'fngate failed to start');
-    return 1;
-  }
-
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ signal }, 'stopping');
-      gateway.close().then(
-        () => resolveExit(0),
-        (err: unknown) => {
-          logger.error({ err: errorMessage(err) }, 'error during shutdown');
-          resolveExit(1);
-        },
-      );
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  return runPrimary({ config, logger, plugins: noPlugins });
 }

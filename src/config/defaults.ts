@@ -91,6 +91,8 @@ const DEFAULTS: RawObject = {
     data_dir: 'data',
     custom_plugin_dirs: [],
     log_level: 'info',
+    // A worker whose event loop has not ticked for this long is replaced.
+    worker_watchdog_timeout: '10s',
   },
 };
 

@@ -93,6 +93,7 @@ describe('defaults', () => {
       standalone_file: join(process.cwd(), 'apisix.yaml'),
       custom_plugin_dirs: [],
       log_level: 'info',
+      worker_watchdog_timeout: 10,
     });
   });
 

@@ -90,6 +90,7 @@ export interface ValidDocument {
     standalone_file?: string;
     custom_plugin_dirs: string[];
     log_level: string;
+    worker_watchdog_timeout: string | number;
   };
 }
 
@@ -181,6 +182,7 @@ export function normalizeDocument(
       ),
       custom_plugin_dirs: doc.fngate.custom_plugin_dirs.map((dir) => resolve(configDir, dir)),
       log_level: doc.fngate.log_level,
+      worker_watchdog_timeout: seconds(doc.fngate.worker_watchdog_timeout),
     },
   };
   return deepFreeze(config);

@@ -287,8 +287,9 @@ const fngate = mapping(
     standalone_file: nonEmptyString,
     custom_plugin_dirs: listOf(nonEmptyString),
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    worker_watchdog_timeout: duration,
   },
-  ['data_dir', 'custom_plugin_dirs', 'log_level'],
+  ['data_dir', 'custom_plugin_dirs', 'log_level', 'worker_watchdog_timeout'],
 );
 
 /** The whole document. */

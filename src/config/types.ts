@@ -126,5 +126,7 @@ export interface FngateConfig {
     readonly custom_plugin_dirs: readonly string[];
     /** Log level for the process (pino levels). */
     readonly log_level: string;
+    /** Seconds a worker's event loop may stall before the primary replaces it. */
+    readonly worker_watchdog_timeout: number;
   };
 }

@@ -136,17 +136,21 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     },
   };
 
-  const url = options.waitFor === 'proxy' ? gw.proxyUrl : `${gw.adminUrl}/apisix/admin`;
+  // Ready when the workers serve the proxy port and (unless told otherwise) the Admin API answers.
+  const urls = options.waitFor === 'proxy' ? [gw.proxyUrl] : [gw.proxyUrl, `${gw.adminUrl}/apisix/admin`];
   try {
     await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output}`);
       try {
-        const res = await fetch(url, { method: 'HEAD' });
-        return res.status < 500;
+        for (const url of urls) {
+          const res = await fetch(url, { method: 'HEAD' });
+          if (res.status >= 500) return false;
+        }
+        return true;
       } catch {
         return false;
       }
-    }, { timeoutMs: 15_000, what: `gateway at ${url}` });
+    }, { timeoutMs: 15_000, what: `gateway at ${urls.join(' and ')}` });
   } catch (err) {
     await gw.kill();
     throw new Error(`${(err as Error).message}\n--- gateway output ---\n${output}`);

@@ -1,0 +1,70 @@
+/**
+ * Messages between the primary process and its data-plane workers, over
+ * node:cluster's IPC channel (structured-clone serialization). One union per
+ * direction; every message has a `t` tag.
+ */
+import type { FngateConfig } from '../config/types.js';
+import type { KeyValue, RangeResult, WatchBatch } from '../store/types.js';
+
+/** How often workers send a heartbeat to the primary's watchdog, ms. */
+export const HEARTBEAT_INTERVAL_MS = 500;
+
+/** An error crossing the channel: enough to rebuild the typed store errors. */
+export interface WireError {
+  readonly code?: string;
+  readonly message: string;
+  /** CompactedError details. */
+  readonly requested?: number;
+  readonly oldest?: number;
+}
+
+export type StoreCall =
+  | { readonly op: 'get'; readonly key: string }
+  | { readonly op: 'range'; readonly prefix: string }
+  | { readonly op: 'revision' };
+
+export type StoreCallResult = KeyValue | undefined | RangeResult | number;
+
+/** Worker → primary. */
+export type WorkerMessage =
+  /** Sent once the worker listens for messages: the primary answers with `config`. */
+  | { readonly t: 'hello' }
+  /** Listening and serving. */
+  | { readonly t: 'ready'; readonly proxy: ReadonlyArray<{ ip: string; port: number }> }
+  /** Event-loop heartbeat for the watchdog. */
+  | { readonly t: 'heartbeat' }
+  | { readonly t: 'store.call'; readonly id: number; readonly call: StoreCall }
+  | { readonly t: 'store.watch'; readonly watchId: number; readonly prefix: string; readonly fromRevision: number }
+  | { readonly t: 'store.unwatch'; readonly watchId: number };
+
+/** Primary → worker. */
+export type PrimaryMessage =
+  /** First message: the resolved configuration to serve with. */
+  | { readonly t: 'config'; readonly config: FngateConfig; readonly prefix: string }
+  /** Drain and exit within `timeoutMs`. */
+  | { readonly t: 'shutdown'; readonly timeoutMs: number }
+  | { readonly t: 'store.result'; readonly id: number; readonly ok: true; readonly value: StoreCallResult }
+  | { readonly t: 'store.result'; readonly id: number; readonly ok: false; readonly error: WireError }
+  | { readonly t: 'store.batch'; readonly watchId: number; readonly batch: WatchBatch }
+  | { readonly t: 'store.watchError'; readonly watchId: number; readonly error: WireError };
+
+export function isWorkerMessage(m: unknown): m is WorkerMessage {
+  return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';
+}
+
+export function isPrimaryMessage(m: unknown): m is PrimaryMessage {
+  return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';
+}
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; requested?: unknown; oldest?: unknown };
+    return {
+      message: e.message,
+      ...(typeof e.code === 'string' ? { code: e.code } : {}),
+      ...(typeof e.requested === 'number' ? { requested: e.requested } : {}),
+      ...(typeof e.oldest === 'number' ? { oldest: e.oldest } : {}),
+    };
+  }
+  return { message: String(err) };
+}

@@ -1,0 +1,93 @@
+/**
+ * The control plane of a node: the config store and the Admin API. It runs
+ * in the primary process (docs/architecture.md: one writer per node, and the
+ * Admin API never competes with proxy traffic for a worker's event loop).
+ */
+import type { Logger } from './log.js';
+import type { FngateConfig } from './config/types.js';
+import type { ConfigStore } from './store/types.js';
+import type { PluginCatalog } from './plugin/catalog.js';
+import { openEmbeddedStore, openStandaloneFileStore } from './store/index.js';
+import { startListeners, type RunningListeners } from './http/listeners.js';
+import { createAdminHandler, initStoreDirectories } from './admin/server.js';
+import { FngateError } from './errors.js';
+import { VERSION } from './version.js';
+
+/** APISIX's key prefix; etcd deployments may configure another one. */
+export const DEFAULT_PREFIX = '/apisix';
+
+export class UnsupportedProviderError extends FngateError {
+  readonly code = 'CONFIG_PROVIDER_UNSUPPORTED';
+}
+
+/** The key prefix the store is used under. */
+export function storePrefix(config: FngateConfig): string {
+  return config.deployment.config_provider === 'etcd' ? config.deployment.etcd.prefix : DEFAULT_PREFIX;
+}
+
+/** Open the store the config names (spec/config.md §4; fngate adds `embedded`). */
+export async function openConfiguredStore(config: FngateConfig, logger: Logger): Promise<ConfigStore> {
+  switch (config.deployment.config_provider) {
+    case 'embedded':
+      return openEmbeddedStore({ dir: config.fngate.data_dir, logger });
+    case 'yaml':
+      return openStandaloneFileStore({
+        file: config.fngate.standalone_file,
+        prefix: DEFAULT_PREFIX,
+        logger,
+      });
+    case 'etcd':
+      throw new UnsupportedProviderError('config_provider "etcd" is not available in this build yet; use "embedded" or "yaml"');
+  }
+}
+
+export interface ControlPlane {
+  readonly store: ConfigStore;
+  readonly prefix: string;
+  readonly admin: RunningListeners | undefined;
+  /** Stop the Admin API (draining for up to `timeoutMs`), then close the store. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/**
+ * Open the store and start the Admin API (when enabled).
+ *
+ * @example
+ *   const control = await startControlPlane({ config, logger });
+ *   // ... workers read control.store through the relay ...
+ *   await control.close(5_000);
+ */
+export async function startControlPlane(options: {
+  readonly config: FngateConfig;
+  readonly logger: Logger;
+  readonly plugins: PluginCatalog;
+}): Promise<ControlPlane> {
+  const { config, logger, plugins } = options;
+  const prefix = storePrefix(config);
+  const store = await openConfiguredStore(config, logger);
+  try {
+    if (!store.readOnly) await initStoreDirectories(store, prefix);
+    let admin: RunningListeners | undefined;
+    if (config.apisix.enable_admin) {
+      admin = await startListeners({
+        name: 'admin',
+        addresses: [config.deployment.admin.admin_listen],
+        ipv6: false,
+        onRequest: createAdminHandler({ store, config, plugins, prefix, logger: logger.child({ module: 'admin' }), version: VERSION }),
+        logger,
+      });
+    }
+    return {
+      store,
+      prefix,
+      admin,
+      async close(timeoutMs: number) {
+        await admin?.close(timeoutMs);
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
