@@ -182,7 +182,7 @@ class ForwardCall implements ResponseInfo {
     return new Promise<ForwardOutcome>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
-      this.#request.client?.once('close', this.#onClientClose);
+      this.#request.client?.on('close', this.#onClientClose);
       this.#next();
     });
   }
@@ -371,24 +371,33 @@ class ForwardCall implements ResponseInfo {
         this.#abort?.(new ClientAbortedError());
       }
     };
-    dest.on('drain', this.#onDrain);
-    dest.on('close', this.#onGone);
+    // Every listener costs on the hot path: the client response's 'close' is
+    // already watched (client option), and 'drain' is only awaited when a
+    // write actually returned false. 'error' stays, so a late destination
+    // error can never become an uncaught exception.
+    if (dest !== this.#request.client) dest.on('close', this.#onGone);
     dest.on('error', this.#onGone);
     // Already gone (the client left while the response head was being prepared): 'close' will not come again.
     if (dest.destroyed) queueMicrotask(this.#onGone);
-    return this.#flowing(dest.writableNeedDrain !== true);
+    return this.#flowing(dest, dest.writableNeedDrain !== true);
   }
 
   onData(chunk: Buffer): boolean {
     const dest = this.#dest;
     if (dest === undefined || dest.destroyed) return true;
     if (this.#readTimer !== undefined) this.#readTimer.refresh();
-    return this.#flowing(dest.write(chunk));
+    return this.#flowing(dest, dest.write(chunk));
   }
 
-  /** undici pauses the upstream body while false; the read timer pauses with it. */
-  #flowing(flowing: boolean): boolean {
-    if (!flowing) this.#readTimerOn = false;
+  /**
+   * undici pauses the upstream body while this returns false; the read timer
+   * pauses with it, and the next 'drain' of the destination resumes both.
+   */
+  #flowing(dest: Writable, flowing: boolean): boolean {
+    if (!flowing) {
+      this.#readTimerOn = false;
+      dest.once('drain', this.#onDrain!);
+    }
     return flowing;
   }
 

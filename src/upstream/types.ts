@@ -175,7 +175,7 @@ export interface ClientConnection {
   /** True once the connection is gone (`ServerResponse.destroyed`). */
   readonly destroyed: boolean;
   readonly writableFinished: boolean;
-  once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
   removeListener(event: 'close', listener: () => void): unknown;
 }
 
