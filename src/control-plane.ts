@@ -6,7 +6,7 @@
 import type { Logger } from './log.js';
 import type { FngateConfig } from './config/types.js';
 import type { ConfigStore } from './store/types.js';
-import type { PluginCatalog } from './plugin/catalog.js';
+import type { PluginHost } from './plugin/plugin-host.js';
 import { openEmbeddedStore, openStandaloneFileStore } from './store/index.js';
 import { startListeners, type RunningListeners } from './http/listeners.js';
 import { createAdminHandler, initStoreDirectories } from './admin/server.js';
@@ -60,7 +60,9 @@ export interface ControlPlane {
 export async function startControlPlane(options: {
   readonly config: FngateConfig;
   readonly logger: Logger;
-  readonly plugins: PluginCatalog;
+  readonly plugins: PluginHost;
+  /** `PUT /apisix/admin/plugins/reload`. */
+  readonly reloadPlugins: () => Promise<void>;
 }): Promise<ControlPlane> {
   const { config, logger, plugins } = options;
   const prefix = storePrefix(config);
@@ -73,7 +75,16 @@ export async function startControlPlane(options: {
         name: 'admin',
         addresses: [config.deployment.admin.admin_listen],
         ipv6: false,
-        onRequest: createAdminHandler({ store, config, plugins, prefix, logger: logger.child({ module: 'admin' }), version: VERSION }),
+        onRequest: createAdminHandler({
+          store,
+          config,
+          plugins,
+          pluginEndpoints: plugins,
+          onPluginsReload: options.reloadPlugins,
+          prefix,
+          logger: logger.child({ module: 'admin' }),
+          version: VERSION,
+        }),
         logger,
       });
     }

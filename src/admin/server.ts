@@ -36,7 +36,7 @@ import { EMPTY_OK, type AdminReply } from './reply.js';
 import { ResourceHandler, type ResourceMethod } from './resource-handler.js';
 import { coreSchemaReply, schemaValidateReply } from './schema-endpoints.js';
 import { AdminStoreView } from './store-view.js';
-import { identityTransform, type StoredValueTransform } from './transform.js';
+import { createEncryptionTransform, type StoredValueTransform } from './transform.js';
 import { unixSeconds } from './write-rules.js';
 
 export { initStoreDirectories } from './init-store.js';
@@ -103,11 +103,12 @@ export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res:
   const server = deps.config.apisix.enable_server_tokens ? `fngate/${deps.version}` : 'fngate';
   const kinds = deps.kinds ?? resourceKinds;
   const endpoints = deps.pluginEndpoints ?? noPluginEndpoints;
-  const view = new AdminStoreView(deps.store, deps.prefix, deps.transform ?? identityTransform, logger);
+  const transform = deps.transform ?? createEncryptionTransform(deps.config, deps.plugins, logger);
+  const view = new AdminStoreView(deps.store, deps.prefix, transform, logger);
   const resources = new ResourceHandler({
     view,
     plugins: deps.plugins,
-    transform: deps.transform ?? identityTransform,
+    transform,
     logger,
     now: deps.now ?? unixSeconds,
   });

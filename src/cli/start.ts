@@ -12,7 +12,6 @@ import { loadConfig } from '../config/load.js';
 import { resolveAdminKeys } from '../config/admin-key.js';
 import { createLogger } from '../log.js';
 import { runPrimary } from '../cluster/primary.js';
-import { noPlugins } from '../plugin/catalog.js';
 import { errorMessage } from '../errors.js';
 
 /** Returns the process exit code once the gateway has stopped (or failed to start). */
@@ -43,5 +42,5 @@ export async function runStart(file: string): Promise<number> {
     return 1;
   }
 
-  return runPrimary({ config, logger, plugins: noPlugins });
+  return runPrimary({ config, logger });
 }

@@ -35,12 +35,16 @@ export type WorkerMessage =
   | { readonly t: 'heartbeat' }
   | { readonly t: 'store.call'; readonly id: number; readonly call: StoreCall }
   | { readonly t: 'store.watch'; readonly watchId: number; readonly prefix: string; readonly fromRevision: number }
-  | { readonly t: 'store.unwatch'; readonly watchId: number };
+  | { readonly t: 'store.unwatch'; readonly watchId: number }
+  /** Answer to `plugins.reload`. */
+  | { readonly t: 'plugins.reloaded'; readonly id: number; readonly error?: string };
 
 /** Primary → worker. */
 export type PrimaryMessage =
   /** First message: the resolved configuration to serve with. */
   | { readonly t: 'config'; readonly config: FngateConfig; readonly prefix: string }
+  /** Hot plugin reload with the re-read configuration (spec/plugins.md §7). */
+  | { readonly t: 'plugins.reload'; readonly id: number; readonly config: FngateConfig }
   /** Drain and exit within `timeoutMs`. */
   | { readonly t: 'shutdown'; readonly timeoutMs: number }
   | { readonly t: 'store.result'; readonly id: number; readonly ok: true; readonly value: StoreCallResult }

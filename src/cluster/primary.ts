@@ -14,7 +14,9 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import type { FngateConfig } from '../config/types.js';
-import type { PluginCatalog } from '../plugin/catalog.js';
+import { loadConfig } from '../config/load.js';
+import { loadRegistry } from '../plugin/load-registry.js';
+import { PluginHost } from '../plugin/plugin-host.js';
 import { startControlPlane, type ControlPlane } from '../control-plane.js';
 import { errorMessage } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -33,7 +35,6 @@ const WORKER_V8_FLAGS = ['--max-semi-space-size=32'];
 export interface PrimaryOptions {
   readonly config: FngateConfig;
   readonly logger: Logger;
-  readonly plugins: PluginCatalog;
 }
 
 interface WorkerState {
@@ -59,14 +60,18 @@ function workerEntry(): { exec: string; execArgv: string[] } {
  * Run the node until it is told to stop; resolves with the exit code.
  *
  * @example
- *   process.exitCode = await runPrimary({ config, logger, plugins });
+ *   process.exitCode = await runPrimary({ config, logger });
  */
 export async function runPrimary(options: PrimaryOptions): Promise<number> {
-  const { config, logger, plugins } = options;
+  const { config, logger } = options;
   const workerCount = config.nginx_config.worker_processes;
   let control: ControlPlane;
+  let pluginConfig = config;
+  let reloadSeq = 0;
+  const pendingReloads = new Map<number, { left: number; errors: string[]; done: () => void }>();
   try {
-    control = await startControlPlane({ config, logger, plugins });
+    const plugins = new PluginHost(await loadRegistry(config, logger, { fresh: false }), logger.child({ module: 'plugins' }));
+    control = await startControlPlane({ config, logger, plugins, reloadPlugins: () => reloadPlugins(plugins) });
   } catch (err) {
     logger.fatal({ err: errorMessage(err), code: (err as { code?: string }).code }, 'fngate failed to start');
     return 1;
@@ -103,12 +108,49 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     return state;
   }
 
+  /**
+   * `PUT /apisix/admin/plugins/reload` (spec/plugins.md §7): re-read the
+   * plugin settings of config.yaml, load plugin code fresh from disk, and
+   * have every worker do the same; resolves when all have.
+   */
+  async function reloadPlugins(host: PluginHost): Promise<void> {
+    const reread = config.configPath ? await loadConfig(config.configPath, { logger }) : config;
+    pluginConfig = {
+      ...config,
+      plugins: reread.plugins,
+      plugin_attr: reread.plugin_attr,
+      fngate: { ...config.fngate, custom_plugin_dirs: reread.fngate.custom_plugin_dirs },
+    };
+    await host.replace(await loadRegistry(pluginConfig, logger, { fresh: true }), false);
+    const id = ++reloadSeq;
+    const targets = [...workers.values()].filter((w) => w.ready && w.worker.isConnected());
+    if (targets.length === 0) return;
+    const errors = await new Promise<string[]>((resolve) => {
+      const entry = { left: targets.length, errors: [] as string[], done: () => resolve(entry.errors) };
+      pendingReloads.set(id, entry);
+      for (const target of targets) target.worker.send({ t: 'plugins.reload', id, config: pluginConfig } satisfies PrimaryMessage);
+      // A worker that never answers must not hang the Admin API; the watchdog deals with it.
+      setTimeout(() => {
+        if (pendingReloads.delete(id)) resolve([...entry.errors, `${entry.left} worker(s) did not confirm the reload in time`]);
+      }, 30_000).unref();
+    });
+    pendingReloads.delete(id);
+    logger.info({ plugins: host.list('http').length, errors }, 'plugins reloaded');
+    if (errors.length > 0) throw new Error(`plugin reload failed on some workers: ${errors.join('; ')}`);
+  }
+
   function onWorkerMessage(state: WorkerState, message: WorkerMessage): void {
     state.lastHeartbeat = Date.now();
     if (state.relay.handle(message)) return;
-    if (message.t === 'hello') {
+    if (message.t === 'plugins.reloaded') {
+      const pending = pendingReloads.get(message.id);
+      if (!pending) return;
+      if (message.error) pending.errors.push(message.error);
+      if (--pending.left === 0) pending.done();
+    } else if (message.t === 'hello') {
       // Asked for, not pushed on 'online': an ES module worker may not be listening yet then.
-      state.worker.send({ t: 'config', config, prefix: control.prefix } satisfies PrimaryMessage);
+      // A worker started after a plugin reload gets the reloaded plugin settings.
+      state.worker.send({ t: 'config', config: pluginConfig, prefix: control.prefix } satisfies PrimaryMessage);
     } else if (message.t === 'ready') {
       state.ready = true;
       respawnDelayMs = 100;

@@ -7,7 +7,9 @@
  * process group). If the primary disappears, the worker exits.
  */
 import { createLogger, type Logger } from '../log.js';
-import { noPlugins } from '../plugin/catalog.js';
+import { loadRegistry } from '../plugin/load-registry.js';
+import { PluginHost } from '../plugin/plugin-host.js';
+import type { SharedCounters } from '../pdk/context.js';
 import { startDataPlane, type DataPlane } from '../data-plane.js';
 import { errorMessage } from '../errors.js';
 import { RemoteStore, type IpcChannel } from './remote-store.js';
@@ -35,7 +37,9 @@ async function start(message: Extract<PrimaryMessage, { t: 'config' }>): Promise
   const { config, prefix } = message;
   logger = createLogger({ level: config.fngate.log_level }).child({ worker: process.env.FNGATE_WORKER_SLOT });
   try {
-    dataPlane = await startDataPlane({ config, store, prefix, plugins: noPlugins, logger });
+    const host = new PluginHost(await loadRegistry(config, logger, { fresh: false }), logger.child({ module: 'plugins' }));
+    await host.activate(config.plugin_attr);
+    dataPlane = await startDataPlane({ config, store, prefix, plugins: host, counters: localCounters(), logger });
   } catch (err) {
     logger.fatal({ err: errorMessage(err), code: (err as { code?: string }).code }, 'worker failed to start');
     process.exit(1);
@@ -48,11 +52,27 @@ async function start(message: Extract<PrimaryMessage, { t: 'config' }>): Promise
   process.on('SIGINT', () => void stop(timeoutMs, 0));
 }
 
+/** Hot plugin reload: new registry (fresh modules), full re-read of the store. */
+async function reloadPlugins(id: number, config: Extract<PrimaryMessage, { t: 'plugins.reload' }>['config']): Promise<void> {
+  try {
+    if (!dataPlane || !logger) throw new Error('worker not started');
+    const registry = await loadRegistry(config, logger, { fresh: true });
+    await dataPlane.reloadPlugins(registry, config.plugin_attr);
+    channel.send({ t: 'plugins.reloaded', id });
+  } catch (err) {
+    logger?.error({ err: errorMessage(err) }, 'plugin reload failed');
+    channel.send({ t: 'plugins.reloaded', id, error: errorMessage(err) });
+  }
+}
+
 process.on('message', (message: unknown) => {
   if (!isPrimaryMessage(message)) return;
   switch (message.t) {
     case 'config':
       if (!dataPlane && !logger) void start(message);
+      return;
+    case 'plugins.reload':
+      void reloadPlugins(message.id, message.config);
       return;
     case 'shutdown':
       void stop(message.timeoutMs, 0);
@@ -68,3 +88,20 @@ process.on('SIGINT', () => { if (!dataPlane) process.exit(0); });
 // The primary is gone: nobody can supervise or update this worker any more.
 process.on('disconnect', () => void stop(1_000, 1));
 channel.send({ t: 'hello' });
+
+/** Interim in-process counters (one worker); replaced by the node-wide counter service. */
+function localCounters(): SharedCounters {
+  const windows = new Map<string, { count: number; resetAt: number }>();
+  return {
+    incr(key, delta, windowSeconds) {
+      const now = Date.now();
+      let w = windows.get(key);
+      if (!w || w.resetAt <= now) {
+        w = { count: 0, resetAt: now + windowSeconds * 1000 };
+        windows.set(key, w);
+      }
+      w.count += delta;
+      return { count: w.count, ttl: Math.max(0, Math.ceil((w.resetAt - now) / 1000)) };
+    },
+  };
+}

@@ -1,23 +1,31 @@
 /**
- * The life of one proxied request, in order (spec/plugins.md §3 is the
- * diagram this follows):
+ * The life of one request, in order (spec/plugins.md §3 is the diagram this
+ * follows):
  *
  *   parse target → client address → match route → route checks
- *   → [rewrite, access phases]  → pick node → [before_proxy] → forward
- *   → [header_filter] → stream body [body_filter] → [log]
+ *   → global rewrite → route rewrite → [consumer merge → consumer rewrite]
+ *   → global access → route access
+ *   → pick node → global/route before_proxy (per attempt) → forward
+ *   → global/route header_filter → stream body through body_filter
+ *   → global/route log
  *
- * The bracketed phases belong to the plugin framework; a request on a route
- * without plugins pays one check per phase for them. Everything here reads
- * the snapshot the request started with; nothing writes into it.
+ * A route without plugins (and no global rules) takes the fast path: no
+ * plugin context is created and no phase runs. A request phase that returns
+ * a verdict ends the request; header_filter, body_filter and log still run
+ * on the generated response. Everything reads the snapshot the request
+ * started with; nothing writes into it.
  */
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type { Logger } from '../log.js';
 import type { FngateConfig } from '../config/types.js';
 import type { Snapshot, CompiledRoute } from '../snapshot/snapshot.js';
-import type { CompiledUpstream, ForwardOutcome, ResponseHeaders, ResponseInfo } from '../upstream/types.js';
+import type { CompiledUpstream, ForwardHooks, ForwardOutcome, ResponseHeaders, ResponseInfo, UpstreamNode } from '../upstream/types.js';
 import type { VarGetter } from '../router/types.js';
+import type { SharedCounters } from '../pdk/context.js';
+import type { CompiledChain } from '../plugin/chain.js';
+import type { JsonObject } from '../resources/types.js';
 import { normalizeRequestTarget } from '../router/normalize.js';
 import { compileIpMatcher } from '../router/ip.js';
 import { buildUpstreamHeaders, requestHasBody } from '../upstream/headers.js';
@@ -25,9 +33,23 @@ import { forward } from '../upstream/forward.js';
 import { proxyUpgrade } from '../upstream/websocket.js';
 import { serverHeader } from '../version.js';
 import { errorMessage } from '../errors.js';
+import { GatewayContext, type RequestState } from '../plugin/context.js';
+import { PluginPhaseError, runRequestPhase, type Stop } from '../plugin/runner.js';
+import { mergeConsumer } from '../plugin/consumer-merge.js';
+import { messageOf } from '../plugin/user-function.js';
 import { RequestContext } from './request-context.js';
 import { createRemoteAddrResolver, hostOf, plainAddress } from './client-address.js';
-import { sendErrorPage, sendRouteNotFound } from './respond.js';
+import { ROUTE_NOT_FOUND_BODY, sendErrorPage, sendRouteNotFound } from './respond.js';
+import { ERROR_PAGE_CONTENT_TYPE, errorPage } from './error-page.js';
+import {
+  ResponseSink,
+  hasBodyFilters,
+  runHeaderFilters,
+  runLogPhase,
+  sendGenerated,
+  sendStop,
+  type ResponseChains,
+} from './plugin-response.js';
 
 export interface RequestHandlerOptions {
   /** The snapshot to serve with; called once per request. */
@@ -35,6 +57,10 @@ export interface RequestHandlerOptions {
   readonly config: FngateConfig;
   readonly logger: Logger;
   readonly scheme: 'http' | 'https';
+  /** Counters shared by the node's workers (`ctx.counters`). */
+  readonly counters: SharedCounters;
+  /** Compile a consumer-merged plugin map (the registry's chain compiler). */
+  readonly compileChain: (plugins: Readonly<Record<string, JsonObject>>, fromConsumer: ReadonlySet<string>) => CompiledChain;
 }
 
 const NO_VARS: VarGetter = () => undefined;
@@ -46,11 +72,23 @@ export interface DataPlaneHandlers {
   readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
+/** A matched request, ready for the route's phases. */
+interface Resolved {
+  readonly core: RequestContext;
+  readonly snapshot: Snapshot;
+  /** Undefined: no route matched (global rules still run, then 404). */
+  readonly route: CompiledRoute | undefined;
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
 /**
- * Build the data plane's request listener.
+ * Build the data plane's request listeners.
  *
  * @example
- *   const { handleRequest, handleUpgrade } = createRequestHandler({ current: () => source.current(), config, logger, scheme: 'http' });
+ *   const { handleRequest, handleUpgrade } = createRequestHandler({ current, config, logger, scheme: 'http', counters, compileChain });
  *   http.createServer(handleRequest).on('upgrade', handleUpgrade);
  */
 export function createRequestHandler(options: RequestHandlerOptions): DataPlaneHandlers {
@@ -71,86 +109,13 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
   const scheme = options.scheme;
   const maxBodySize = config.nginx_config.http.client_max_body_size;
 
-  /** Send the route's request upstream and relay the answer. */
-  function proxy(ctx: RequestContext, route: CompiledRoute, req: IncomingMessage, res: ServerResponse): void {
-    if (route.target.kind !== 'upstream') {
-      logger.error({ route: route.identity.id, reason: route.target.reason }, 'no upstream to proxy to');
-      sendErrorPage(res, route.target.status, server);
-      return;
-    }
-    // nginx client_max_body_size, judged on Content-Length before anything is sent.
-    if (maxBodySize > 0 && Number(req.headers['content-length'] ?? 0) > maxBodySize) {
-      logger.warn({ route: route.identity.id, length: req.headers['content-length'], max: maxBodySize }, 'request body too large');
-      sendErrorPage(res, 413, server);
-      return;
-    }
-    const upstream = route.target.upstream;
-    const clientHost = req.headers.host ?? '';
-    const headers = buildUpstreamHeaders(
-      req.rawHeaders,
-      { remoteAddr: ctx.remoteAddr, peerAddr: plainAddress(req.socket.remoteAddress), scheme, host: clientHost, serverPort: ctx.listener.port },
-      trusted ? { trusted } : {},
-    );
-
-    const onResponse = (status: number, upstreamHeaders: ResponseHeaders, info: ResponseInfo) => {
-      upstreamHeaders.server = server;
-      if (alwaysShowUpstreamStatus || status >= 500) upstreamHeaders['x-apisix-upstream-status'] = info.upstreamStatus;
-      ctx.status = status;
-      ctx.upstreamStatus = info.upstreamStatus;
-      res.writeHead(status, upstreamHeaders);
-      return res;
-    };
-
-    forward(upstream, {
-      method: req.method ?? 'GET',
-      path: ctx.upstreamUri ?? req.url ?? '/',
-      headers,
-      clientHost,
-      body: requestHasBody(req.rawHeaders) ? req : null,
-      vars: (name) => ctx.getVar(name),
-      remoteAddr: ctx.remoteAddr,
-      // The upstream request is aborted when the client goes away first.
-      client: res,
-    }, { onResponse }).then(
-      (outcome) => finish(ctx, route, res, outcome),
-      (err: unknown) => {
-        logger.error({ route: route.identity.id, err }, 'forward failed unexpectedly');
-        if (!res.headersSent) sendErrorPage(res, 502, server);
-        else res.destroy();
-      },
-    );
-  }
-
-  function finish(ctx: RequestContext, route: CompiledRoute, res: ServerResponse, outcome: ForwardOutcome): void {
-    switch (outcome.kind) {
-      case 'proxied':
-        if (outcome.error) {
-          logger.warn({ route: route.identity.id, err: outcome.error.message }, 'response interrupted');
-        }
-        return;
-      case 'failed':
-        ctx.upstreamStatus = outcome.upstreamStatus;
-        logger.error(
-          { route: route.identity.id, status: outcome.status, reason: outcome.reason, upstream_status: outcome.upstreamStatus },
-          'upstream request failed',
-        );
-        res.setHeader('x-apisix-upstream-status', outcome.upstreamStatus);
-        sendErrorPage(res, outcome.status, server);
-        return;
-      case 'aborted':
-        ctx.status = 499;
-        return;
-      case 'stopped':
-        // before_proxy verdicts arrive with the plugin framework.
-        return;
-    }
-  }
+  // ---- matching ----------------------------------------------------------
 
   /**
-   * Parse, match and check the route. Returns undefined when a response was
-   * already written (400, 404, 500, or the route's fatal error).
+   * Parse and match. Returns undefined when a response was already written
+   * (400 for a bad target, 500 when a filter_func threw).
    */
-  function resolve(req: IncomingMessage, res: ServerResponse): { ctx: RequestContext; route: CompiledRoute } | undefined {
+  function resolve(req: IncomingMessage, res: ServerResponse): Resolved | undefined {
     const snapshot = options.current();
     const target = normalizeRequestTarget(req.url ?? '/', normalizeOptions);
     if (!target.ok) {
@@ -159,11 +124,10 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
     }
     const remoteAddr = remoteAddrOf(req);
     const host = hostOf(req.headers.host, req.socket.localAddress ?? '');
-    const ctx = new RequestContext(req, res, target.path, target.query ?? '', host, remoteAddr, {
+    const core = new RequestContext(req, res, target.path, target.query ?? '', host, remoteAddr, {
       scheme,
       port: req.socket.localPort ?? 0,
     });
-
     let match;
     try {
       match = snapshot.router.match({
@@ -171,7 +135,7 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
         method: req.method ?? 'GET',
         host,
         remoteAddr,
-        vars: snapshot.needsVars ? (name) => ctx.getVar(name) : NO_VARS,
+        vars: snapshot.needsVars ? (name) => core.getVar(name) : NO_VARS,
       });
     } catch (err) {
       // A route's filter_func threw: APISIX fails the request with 500.
@@ -179,29 +143,291 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       sendErrorPage(res, 500, server);
       return undefined;
     }
-    // Global rules' rewrite and access phases run here even without a match (plugin framework).
     const route = match ? snapshot.routes.get(match.value) : undefined;
-    if (!match || !route) {
-      sendRouteNotFound(res, server);
-      return undefined;
+    if (match && route) {
+      core.route = route.identity;
+      core.matched = match.matched;
     }
-    ctx.route = route.identity;
-    ctx.matched = match.matched;
-    if (route.fatal) {
-      logger.error({ route: route.identity.id, reason: route.fatal.reason }, 'route cannot be served');
-      sendErrorPage(res, route.fatal.status, server);
-      return undefined;
+    return { core, snapshot, route };
+  }
+
+  // ---- the fast path: a route without plugins ------------------------------
+
+  /** Send the route's request upstream and relay the answer, with no plugin involved. */
+  function proxy(core: RequestContext, route: CompiledRoute, req: IncomingMessage, res: ServerResponse): void {
+    if (route.target.kind !== 'upstream') {
+      logger.error({ route: route.identity.id, reason: route.target.reason }, 'no upstream to proxy to');
+      sendErrorPage(res, route.target.status, server);
+      return;
     }
-    return { ctx, route };
+    if (bodyTooLarge(req, route)) {
+      sendErrorPage(res, 413, server);
+      return;
+    }
+    const onResponse = (status: number, upstreamHeaders: ResponseHeaders, info: ResponseInfo) => {
+      decorateProxied(core, status, upstreamHeaders, info);
+      res.writeHead(status, upstreamHeaders);
+      return res;
+    };
+    forward(route.target.upstream, {
+      method: req.method ?? 'GET',
+      path: core.upstreamUri ?? req.url ?? '/',
+      headers: upstreamHeaders(core, req.rawHeaders),
+      clientHost: req.headers.host ?? '',
+      body: requestHasBody(req.rawHeaders) ? req : null,
+      vars: (name) => core.getVar(name),
+      remoteAddr: core.remoteAddr,
+      // The upstream request is aborted when the client goes away first.
+      client: res,
+    }, { onResponse }).then(
+      (outcome) => finishPlain(core, route, res, outcome),
+      (err: unknown) => {
+        logger.error({ route: route.identity.id, err: errorMessage(err) }, 'forward failed unexpectedly');
+        sendErrorPage(res, 502, server);
+      },
+    );
+  }
+
+  function bodyTooLarge(req: IncomingMessage, route: CompiledRoute): boolean {
+    // nginx client_max_body_size, judged on Content-Length before anything is sent.
+    if (maxBodySize > 0 && Number(req.headers['content-length'] ?? 0) > maxBodySize) {
+      logger.warn({ route: route.identity.id, length: req.headers['content-length'], max: maxBodySize }, 'request body too large');
+      return true;
+    }
+    return false;
+  }
+
+  function upstreamHeaders(core: RequestContext, rawHeaders: readonly string[], websocket = false): string[] {
+    return buildUpstreamHeaders(
+      rawHeaders,
+      { remoteAddr: core.remoteAddr, peerAddr: plainAddress(core.req.socket.remoteAddress), scheme, host: core.req.headers.host ?? '', serverPort: core.listener.port },
+      { ...(trusted ? { trusted } : {}), websocket },
+    );
+  }
+
+  /** Headers the gateway adds to every proxied response. */
+  function decorateProxied(core: RequestContext, status: number, headers: ResponseHeaders, info: ResponseInfo): void {
+    headers.server = server;
+    if (alwaysShowUpstreamStatus || status >= 500) headers['x-apisix-upstream-status'] = info.upstreamStatus;
+    core.status = status;
+    core.upstreamStatus = info.upstreamStatus;
+  }
+
+  function finishPlain(core: RequestContext, route: CompiledRoute, res: ServerResponse, outcome: ForwardOutcome): void {
+    switch (outcome.kind) {
+      case 'proxied':
+        if (outcome.error) logger.warn({ route: route.identity.id, err: outcome.error.message }, 'response interrupted');
+        return;
+      case 'failed':
+        core.upstreamStatus = outcome.upstreamStatus;
+        logUpstreamFailure(route, outcome);
+        res.setHeader('x-apisix-upstream-status', outcome.upstreamStatus);
+        sendErrorPage(res, outcome.status, server);
+        return;
+      case 'aborted':
+        core.status = 499;
+        return;
+      case 'stopped':
+        return;
+    }
+  }
+
+  function logUpstreamFailure(route: CompiledRoute, outcome: Extract<ForwardOutcome, { kind: 'failed' }>): void {
+    logger.error(
+      { route: route.identity.id, status: outcome.status, reason: outcome.reason, upstream_status: outcome.upstreamStatus },
+      'upstream request failed',
+    );
+  }
+
+  // ---- the plugin path ------------------------------------------------------
+
+  /**
+   * Run the request phases; returns the verdict that ended the request, if
+   * any. `chains.route` becomes active after the global rewrite (a global
+   * rewrite verdict leaves the route's plugins out of the response phases).
+   */
+  async function requestPhases(ctx: GatewayContext, resolved: Resolved, chains: ResponseChains): Promise<Stop | undefined> {
+    const { route, snapshot } = resolved;
+    const global = snapshot.globalChain;
+    const settle = async (r: Stop | undefined | Promise<Stop | undefined>) => (isThenable(r) ? await r : r);
+
+    let stop = await settle(runRequestPhase('rewrite', global?.rewrite ?? null, ctx, logger, chains.skipGlobal));
+    if (stop || !route) {
+      if (!stop) stop = await settle(runRequestPhase('access', global?.access ?? null, ctx, logger, chains.skipGlobal));
+      return stop;
+    }
+    chains.route = route.chain;
+    stop = await settle(runRequestPhase('rewrite', chains.route?.rewrite ?? null, ctx, logger));
+    if (stop) return stop;
+
+    const consumer = ctx.consumer;
+    if (consumer) {
+      const merged = mergeConsumer(route, consumer, snapshot, options.compileChain);
+      if (!merged.ok) {
+        logger.error({ route: route.identity.id, consumer: consumer.username, reason: merged.reason }, 'consumer group missing');
+        return { status: merged.status, body: undefined, headers: undefined, plugin: 'consumer' };
+      }
+      chains.route = merged.chain;
+      GatewayContext.setConfIdentity(ctx, merged.confType, merged.confId, merged.confVersion);
+      // Only plugins the consumer or its group brought in, and not auth plugins, run rewrite again.
+      stop = await settle(runRequestPhase('rewrite', merged.chain.rewrite, ctx, logger, (e) => !e.fromConsumer || e.plugin.isAuth));
+      if (stop) return stop;
+    }
+
+    stop = await settle(runRequestPhase('access', global?.access ?? null, ctx, logger, chains.skipGlobal));
+    if (stop) return stop;
+    return settle(runRequestPhase('access', chains.route?.access ?? null, ctx, logger));
+  }
+
+  /** The whole request with plugins: phases, then the upstream or a generated response. */
+  async function pluginFlow(resolved: Resolved, req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Socket; head: Buffer }): Promise<void> {
+    const { core, snapshot, route } = resolved;
+    const ctx = new GatewayContext({ core, snapshot, route, logger, counters: options.counters });
+    const routeNames = route?.chain?.names;
+    const chains: ResponseChains = {
+      global: snapshot.globalChain,
+      route: null,
+      // prefer_route (prometheus): the route's own instance replaces the global one.
+      skipGlobal: routeNames ? (e) => e.plugin.definition.runPolicy === 'prefer_route' && routeNames.has(e.name) : undefined,
+    };
+    res.once('close', () => runLogPhase(ctx, chains, logger));
+
+    let stop: Stop | undefined;
+    try {
+      stop = await requestPhases(ctx, resolved, chains);
+    } catch (err) {
+      failWith500(ctx, res, chains, err);
+      return;
+    }
+    if (stop) {
+      await sendStop(ctx, res, stop, server, chains, logger);
+      return;
+    }
+    if (!route) {
+      await sendGenerated(ctx, res, 404, ROUTE_NOT_FOUND_BODY, { 'content-type': 'text/plain; charset=utf-8', server }, chains, logger);
+      return;
+    }
+    if (route.target.kind !== 'upstream') {
+      logger.error({ route: route.identity.id, reason: route.target.reason }, 'no upstream to proxy to');
+      await sendPage(ctx, res, route.target.status, chains);
+      return;
+    }
+    if (upgrade && route.enableWebsocket) {
+      tunnel(core, route, route.target.upstream, req, upgrade.socket, upgrade.head, GatewayContext.requestOf(ctx), res);
+      return;
+    }
+    if (bodyTooLarge(req, route)) {
+      await sendPage(ctx, res, 413, chains);
+      return;
+    }
+    await proxyWithPlugins(ctx, route, route.target.upstream, req, res, chains);
+  }
+
+  function sendPage(ctx: GatewayContext, res: ServerResponse, status: number, chains: ResponseChains, extra: Record<string, string> = {}): Promise<void> {
+    return sendGenerated(ctx, res, status, errorPage(status), { 'content-type': ERROR_PAGE_CONTENT_TYPE, server, ...extra }, chains, logger);
+  }
+
+  function failWith500(ctx: GatewayContext, res: ServerResponse, chains: ResponseChains, err: unknown): void {
+    const phaseError = err instanceof PluginPhaseError ? err : undefined;
+    const cause = phaseError ? phaseError.cause : err;
+    logger.error({
+      route: GatewayContext.coreOf(ctx).route?.id,
+      plugin: phaseError?.plugin,
+      phase: phaseError?.phase,
+      err: phaseError?.message ?? messageOf(err),
+      stack: (cause as { stack?: unknown } | undefined)?.stack,
+    }, 'plugin failed; answering 500');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendPage(ctx, res, 500, chains).catch((e: unknown) => {
+      logger.error({ err: messageOf(e) }, 'failed to send the 500 page');
+      res.destroy();
+    });
+  }
+
+  /** The upstream part of a request with plugins: before_proxy per attempt, response phases on the answer. */
+  async function proxyWithPlugins(ctx: GatewayContext, route: CompiledRoute, upstream: CompiledUpstream, req: IncomingMessage, res: ServerResponse, chains: ResponseChains): Promise<void> {
+    const core = GatewayContext.coreOf(ctx);
+    const request = GatewayContext.requestOf(ctx);
+    const global = chains.global;
+    const hasBeforeProxy = (global?.before_proxy ?? null) !== null || (chains.route?.before_proxy ?? null) !== null;
+
+    const hooks: ForwardHooks = {
+      onResponse: (status, headers, info) => {
+        decorateProxied(core, status, headers, info);
+        const state = GatewayContext.responseOf(ctx);
+        state.adoptHead(status, headers);
+        const filtered = runHeaderFilters(ctx, chains, logger);
+        const bodyFilters = hasBodyFilters(chains);
+        const writeHead = () => {
+          const head = state.headersObject ?? headers;
+          // Body filters may change the length: let Node frame the body instead.
+          if (bodyFilters) delete head['content-length'];
+          state.sent = true;
+          core.status = state.status;
+          res.writeHead(state.status, head as ResponseHeaders);
+        };
+        if (isThenable(filtered)) return new ResponseSink(ctx, res, chains, logger, filtered.then(writeHead));
+        writeHead();
+        return bodyFilters ? new ResponseSink(ctx, res, chains, logger, undefined) : (res as Writable);
+      },
+    };
+    if (hasBeforeProxy) {
+      hooks.beforeAttempt = (node: UpstreamNode) => {
+        core.balancerIp = node.host;
+        core.balancerPort = node.port;
+        const first = runRequestPhase('before_proxy', global?.before_proxy ?? null, ctx, logger, chains.skipGlobal);
+        const then = (stop: Stop | undefined) => stop ?? runRequestPhase('before_proxy', chains.route?.before_proxy ?? null, ctx, logger);
+        return isThenable(first) ? first.then(then) : then(first);
+      };
+    }
+
+    let outcome: ForwardOutcome;
+    try {
+      outcome = await forward(upstream, {
+        method: request.method,
+        path: core.upstreamUri ?? req.url ?? '/',
+        headers: upstreamHeaders(core, request.changed ? patchedRawHeaders(req.rawHeaders, request) : req.rawHeaders),
+        clientHost: req.headers.host ?? '',
+        body: requestBody(req, request),
+        vars: (name) => core.getVar(name),
+        remoteAddr: core.remoteAddr,
+        client: res,
+      }, hooks);
+    } catch (err) {
+      failWith500(ctx, res, chains, err);
+      return;
+    }
+    switch (outcome.kind) {
+      case 'proxied':
+        if (outcome.error) logger.warn({ route: route.identity.id, err: outcome.error.message }, 'response interrupted');
+        return;
+      case 'failed':
+        core.upstreamStatus = outcome.upstreamStatus;
+        logUpstreamFailure(route, outcome);
+        await sendPage(ctx, res, outcome.status, chains, { 'x-apisix-upstream-status': outcome.upstreamStatus });
+        return;
+      case 'aborted':
+        core.status = 499;
+        return;
+      case 'stopped':
+        await sendStop(ctx, res, outcome.verdict as Stop, server, chains, logger);
+        return;
+    }
   }
 
   /** Tunnel a WebSocket upgrade on a route with `enable_websocket`. */
-  function tunnel(ctx: RequestContext, route: CompiledRoute, upstream: CompiledUpstream, req: IncomingMessage, socket: Socket, head: Buffer): void {
-    proxyUpgrade(upstream, req, socket, head, {
-      downstream: { remoteAddr: ctx.remoteAddr, peerAddr: plainAddress(socket.remoteAddress), scheme, host: req.headers.host ?? '', serverPort: ctx.listener.port },
+  function tunnel(core: RequestContext, route: CompiledRoute, upstream: CompiledUpstream, req: IncomingMessage, socket: Socket, head: Buffer, request: RequestState | undefined, res: ServerResponse): void {
+    res.detachSocket(socket);
+    const rawHeaders = request?.changed ? patchedRawHeaders(req.rawHeaders, request) : req.rawHeaders;
+    const forwardedReq = rawHeaders === req.rawHeaders ? req : Object.assign(Object.create(req) as IncomingMessage, { rawHeaders });
+    proxyUpgrade(upstream, forwardedReq, socket, head, {
+      downstream: { remoteAddr: core.remoteAddr, peerAddr: plainAddress(socket.remoteAddress), scheme, host: req.headers.host ?? '', serverPort: core.listener.port },
       ...(trusted ? { trusted } : {}),
-      ...(ctx.upstreamUri ? { path: ctx.upstreamUri } : {}),
-      vars: (name) => ctx.getVar(name),
+      ...(core.upstreamUri ? { path: core.upstreamUri } : {}),
+      vars: (name) => core.getVar(name),
       server,
     }).then(
       (outcome) => {
@@ -216,10 +442,38 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
     );
   }
 
-  const handleRequest = function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+  // ---- entry points ----------------------------------------------------------
+
+  function dispatch(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Socket; head: Buffer }): void {
     const resolved = resolve(req, res);
-    // Plugin phases rewrite → access run here (plugin framework); none on this route.
-    if (resolved) proxy(resolved.ctx, resolved.route, req, res);
+    if (!resolved) return;
+    const { core, snapshot, route } = resolved;
+    if (route?.fatal) {
+      logger.error({ route: route.identity.id, reason: route.fatal.reason }, 'route cannot be served');
+      sendErrorPage(res, route.fatal.status, server);
+      return;
+    }
+    if (route?.chain || snapshot.globalChain) {
+      pluginFlow(resolved, req, res, upgrade).catch((err: unknown) => {
+        logger.error({ route: route?.identity.id, err: messageOf(err) }, 'request failed unexpectedly');
+        if (!res.headersSent) sendErrorPage(res, 500, server);
+        else res.destroy();
+      });
+      return;
+    }
+    if (!route) {
+      sendRouteNotFound(res, server);
+      return;
+    }
+    if (upgrade && route.enableWebsocket && route.target.kind === 'upstream') {
+      tunnel(core, route, route.target.upstream, req, upgrade.socket, upgrade.head, undefined, res);
+      return;
+    }
+    proxy(core, route, req, res);
+  }
+
+  const handleRequest = function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    dispatch(req, res);
   };
 
   /**
@@ -237,16 +491,38 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       res.detachSocket(netSocket);
       netSocket.end();
     });
-    const resolved = resolve(req, res);
-    if (!resolved) return;
-    const { ctx, route } = resolved;
-    if (route.enableWebsocket && route.target.kind === 'upstream') {
-      res.detachSocket(netSocket);
-      tunnel(ctx, route, route.target.upstream, req, netSocket, head);
-      return;
-    }
-    proxy(ctx, route, req, res);
+    dispatch(req, res, { socket: netSocket, head });
   };
 
   return { handleRequest, handleUpgrade };
+}
+
+/**
+ * The client's raw headers with plugin changes applied: overridden names
+ * replaced (or removed), and the framing fixed when the body was replaced.
+ */
+function patchedRawHeaders(raw: readonly string[], request: RequestState): string[] {
+  const overrides = request.overrides;
+  const bodyReplaced = request.body_ !== undefined;
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (overrides?.has(lower)) continue;
+    if (bodyReplaced && (lower === 'content-length' || lower === 'transfer-encoding')) continue;
+    out.push(name, raw[i + 1] as string);
+  }
+  for (const [name, value] of overrides ?? []) {
+    if (value === null) continue;
+    if (Array.isArray(value)) for (const v of value) out.push(name, String(v));
+    else out.push(name, String(value));
+  }
+  if (bodyReplaced && request.body_) out.push('content-length', String(request.body_.length));
+  return out;
+}
+
+/** What to send upstream as the body: the plugins' version if they read or replaced it, else the stream. */
+function requestBody(req: IncomingMessage, request: RequestState): Readable | Buffer | null {
+  if (request.body_ !== undefined) return request.body_;
+  return requestHasBody(req.rawHeaders) ? req : null;
 }

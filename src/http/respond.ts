@@ -6,7 +6,9 @@
 import type { ServerResponse } from 'node:http';
 import { ERROR_PAGE_CONTENT_TYPE, errorPage } from './error-page.js';
 
-const ROUTE_NOT_FOUND = '{"error_msg":"404 Route Not Found"}\n';
+/** Body of APISIX's answer to an unmatched request. */
+export const ROUTE_NOT_FOUND_BODY = '{"error_msg":"404 Route Not Found"}\n';
+const ROUTE_NOT_FOUND = ROUTE_NOT_FOUND_BODY;
 const ROUTE_NOT_FOUND_LENGTH = String(Buffer.byteLength(ROUTE_NOT_FOUND));
 
 /** `404 {"error_msg":"404 Route Not Found"}` + newline (spec/routing.md §5.2). */

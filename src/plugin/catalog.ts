@@ -27,6 +27,15 @@ export interface PluginCatalog {
   exists(name: string): boolean;
   /** Validate a plugin_metadata value against the plugin's metadata schema. */
   checkMetadata(name: string, value: Record<string, unknown>, fillDefaults: boolean): string | undefined;
+  /**
+   * Dotted paths of the plugin's secret fields (`encrypt_fields`, spec/plugins.md
+   * §8.3) on one kind of object: on consumers and credentials the consumer
+   * schema's list when the plugin declares one, else the route list; on
+   * plugin_metadata (`'metadata'`) the metadata list. Empty for plugins
+   * without secrets and for unknown names; answered for every plugin that
+   * exists, installed or not (plugin_metadata accepts those).
+   */
+  encryptFields(name: string, target: PluginTarget | 'metadata'): readonly string[];
 }
 
 /**
@@ -42,4 +51,5 @@ export const noPlugins: PluginCatalog = {
   isAuth: () => false,
   exists: () => false,
   checkMetadata: () => 'invalid plugin name',
+  encryptFields: () => [],
 };

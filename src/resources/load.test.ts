@@ -23,6 +23,7 @@ function installed(names: string[], calls: Array<[string, boolean]> = []): Plugi
     },
     isAuth: () => false,
     exists: (name) => names.includes(name),
+    encryptFields: () => [],
     checkMetadata(_name, value, fillDefaults) {
       if (fillDefaults) value.log_format ??= { host: '$host' };
       return undefined;

@@ -6,6 +6,7 @@
  */
 import { errorMessage } from '../errors.js';
 import type { PluginCatalog } from '../plugin/catalog.js';
+import { decryptForLoad, type FieldCipher } from '../plugin/encryption.js';
 import { resourceKinds } from './registry.js';
 import type { JsonObject, ResourceName } from './types.js';
 
@@ -18,6 +19,8 @@ export interface LoadContext {
    * data plane skipping plugins it has not enabled.
    */
   readonly strictPlugins?: boolean;
+  /** Decrypts `encrypt_fields` before validation (spec/plugins.md §8.1); absent when encryption is off. */
+  readonly cipher?: FieldCipher;
 }
 
 export type LoadResult =
@@ -69,6 +72,7 @@ export function loadResource(name: ResourceName, id: string, raw: string, ctx: L
 
   value.id = id;
   const warnings = ctx.strictPlugins ? [] : dropUnknownPlugins(value, ctx.plugins);
+  if (ctx.cipher) warnings.push(...decryptForLoad(name, value, ctx.plugins, ctx.cipher));
   let error: string | undefined;
   try {
     error = kind.checkLoaded(value, ctx.plugins);

@@ -7,6 +7,7 @@ import type { PluginCatalog } from '../plugin/catalog.js';
 import { silentLogger } from '../log.js';
 import { ConfigState } from './config-state.js';
 import { SnapshotBuilder } from './build.js';
+import { EMPTY_CHAIN } from '../plugin/chain.js';
 
 let revision = 1;
 function kv(key: string, value: JsonObject): KeyValue {
@@ -27,6 +28,7 @@ const abc: PluginCatalog = {
     return unknown === undefined ? undefined : `unknown plugin [${unknown}]`;
   },
   checkMetadata: () => undefined,
+  encryptFields: () => [],
 };
 
 function setup() {
@@ -34,6 +36,8 @@ function setup() {
   const builder = new SnapshotBuilder({
     routerKind: 'radixtree_host_uri',
     logger: silentLogger,
+    // The chain compiler is the plugin registry's; here only the merge is under test.
+    compileChain: () => EMPTY_CHAIN,
     compileUpstream: (conf, timeout) => {
       const up: FakeUpstream = { conf, timeout, released: 0 };
       compiled.push(up);

@@ -9,6 +9,7 @@ import type { HttpRouterKind } from '../config/types.js';
 import type { JsonObject, ResourceName } from '../resources/types.js';
 import type { RouteEntry } from '../router/types.js';
 import type { CompiledUpstream } from '../upstream/types.js';
+import type { CompiledChain } from '../plugin/chain.js';
 import { createRouter } from '../router/router.js';
 import { RouteCompileError } from '../router/route-conditions.js';
 import { compileExpr } from '../router/expr.js';
@@ -19,6 +20,8 @@ import type { CompiledRoute, Snapshot, UpstreamTarget } from './snapshot.js';
 
 export interface SnapshotBuilderOptions {
   readonly routerKind: HttpRouterKind;
+  /** Compile a `plugins` object into a chain (the plugin registry's compiler). */
+  readonly compileChain: (plugins: Readonly<Record<string, JsonObject>>) => CompiledChain;
   /** Compile an upstream object; `routeTimeout` replaces the upstream's `timeout` (spec/routing.md §5). */
   readonly compileUpstream: (conf: JsonObject, routeTimeout: JsonObject | undefined) => CompiledUpstream;
   readonly logger: Logger;
@@ -65,6 +68,8 @@ export class SnapshotBuilder {
       ? this.buildRouter(state)
       : { router: prev.router, needsVars: prev.needsVars };
 
+    const globalChain = !prev || changed.has('global_rules') ? this.buildGlobalChain(state) : prev.globalChain;
+
     const snapshot: Snapshot = {
       revision: state.revision,
       router,
@@ -78,6 +83,7 @@ export class SnapshotBuilder {
       globalRules: state.get('global_rules'),
       pluginMetadata: state.get('plugin_metadata'),
       needsVars,
+      globalChain,
     };
     this.previous = snapshot;
     return snapshot;
@@ -180,6 +186,7 @@ export class SnapshotBuilder {
       ? r.enable_websocket
       : s?.enable_websocket === true;
 
+    const chain = Object.keys(plugins).length > 0 ? this.options.compileChain(plugins) : null;
     const compiled: CompiledRoute = {
       identity: {
         id: route.id,
@@ -195,6 +202,8 @@ export class SnapshotBuilder {
       target,
       enableWebsocket,
       plugins,
+      chain: chain && chain.entries.length > 0 ? chain : null,
+      consumerChains: new Map(),
       value: r,
     };
     return { compiled, owned };
@@ -228,6 +237,32 @@ export class SnapshotBuilder {
     if (s?.upstream_id !== undefined) return fromId(s.upstream_id);
     if (isObject(s?.upstream)) return own(s.upstream);
     return { target: { kind: 'unavailable', status: 503, reason: 'missing upstream configuration in Route or Service' }, owned: undefined };
+  }
+
+  /**
+   * All global rules merged into one plugin map. A plugin configured in two
+   * rules is left out (and logged), as APISIX does (spec/plugins.md §3).
+   */
+  private buildGlobalChain(state: ConfigState): CompiledChain | null {
+    const merged: Record<string, JsonObject> = {};
+    const owners = new Map<string, string>();
+    const duplicated = new Set<string>();
+    const rules = [...state.get('global_rules').values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const rule of rules) {
+      for (const [name, conf] of Object.entries(asPlugins(rule.value.plugins))) {
+        if (owners.has(name)) {
+          duplicated.add(name);
+          this.options.logger.error({ plugin: name, rules: [owners.get(name), rule.id] }, 'plugin configured in more than one global rule; it will not run');
+          continue;
+        }
+        owners.set(name, rule.id);
+        merged[name] = conf;
+      }
+    }
+    for (const name of duplicated) delete merged[name];
+    if (Object.keys(merged).length === 0) return null;
+    const chain = this.options.compileChain(merged);
+    return chain.entries.length > 0 ? chain : null;
   }
 
   private buildRouter(state: ConfigState): { router: Snapshot['router']; needsVars: boolean } {

@@ -12,6 +12,7 @@ import type { JsonObject, ResourceName } from '../resources/types.js';
 import type { PluginCatalog } from '../plugin/catalog.js';
 import { parseResourceKey } from '../resources/keys.js';
 import { loadResource } from '../resources/load.js';
+import type { FieldCipher } from '../plugin/encryption.js';
 
 export interface LoadedItem {
   /** Key suffix, the id APISIX uses at runtime (`1`, `jack`, `jack/credentials/c1`). */
@@ -31,6 +32,8 @@ export interface ConfigStateOptions {
   readonly logger: Logger;
   /** Standalone file mode: unknown plugins make an object invalid instead of being dropped. */
   readonly strictPlugins: boolean;
+  /** Decrypts plugin secrets stored encrypted; undefined when encryption is off. */
+  readonly cipher?: FieldCipher | undefined;
 }
 
 const KINDS: readonly ResourceName[] = [
@@ -95,6 +98,7 @@ export class ConfigState {
     const result = loadResource(parsed.name, parsed.id, kv.value, {
       plugins: this.options.plugins,
       strictPlugins: this.options.strictPlugins,
+      ...(this.options.cipher ? { cipher: this.options.cipher } : {}),
     });
     for (const warning of result.warnings ?? []) {
       this.options.logger.warn({ key: kv.key }, warning);

@@ -9,6 +9,7 @@ import type { Router } from '../router/types.js';
 import type { JsonObject } from '../resources/types.js';
 import type { RouteIdentity } from '../http/request-context.js';
 import type { CompiledUpstream } from '../upstream/types.js';
+import type { CompiledChain } from '../plugin/chain.js';
 import type { ItemMap } from './config-state.js';
 
 /** Where a route's traffic goes, resolved at build time (spec/routing.md §5.2, §7). */
@@ -36,6 +37,13 @@ export interface CompiledRoute {
   readonly enableWebsocket: boolean;
   /** Effective plugins: service < plugin config < route (spec/plugins.md §4). */
   readonly plugins: Readonly<Record<string, JsonObject>>;
+  /** The compiled chain of `plugins`; null when the route has none (the fast path). */
+  readonly chain: CompiledChain | null;
+  /**
+   * Chains merged with a consumer (and its group), built on first use per
+   * consumer version and kept with this route version (spec/plugins.md §4).
+   */
+  readonly consumerChains: Map<string, CompiledChain>;
   /** The route as stored (defaults filled), for `ctx.matched_route`. */
   readonly value: JsonObject;
 }
@@ -56,4 +64,6 @@ export interface Snapshot {
   readonly pluginMetadata: ItemMap;
   /** True when some route has `vars` or `filter_func`, so matching needs request variables. */
   readonly needsVars: boolean;
+  /** The merged plugins of every global rule; null when there are none. */
+  readonly globalChain: CompiledChain | null;
 }

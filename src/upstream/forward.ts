@@ -29,7 +29,7 @@
  * per-request cost at or below the bare `pool.stream()` forwarder
  * (bench/forward.bench.ts).
  */
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorMessage } from '../errors.js';
 import { ClientAbortedError, UpstreamBrokenResponseError, UpstreamSendTimeoutError, UpstreamTimeoutError } from './errors.js';
@@ -173,7 +173,8 @@ class ForwardCall implements ResponseInfo {
       headersTimeout: 0,
       bodyTimeout: 0,
     };
-    this.#resendable = request.body === null && !isNonIdempotent(request.method);
+    // A buffered body can be sent again; a stream that started flowing cannot.
+    this.#resendable = (request.body === null || Buffer.isBuffer(request.body)) && !isNonIdempotent(request.method);
     this.#clock = up.balancer.onEnd !== undefined || up.retryTimeoutMs > 0;
     this.#startedAt = up.retryTimeoutMs > 0 ? performance.now() : 0;
   }
@@ -251,7 +252,7 @@ class ForwardCall implements ResponseInfo {
     this.#attemptOpen = true;
     if (this.#clock) this.#attemptStart = performance.now();
     this.#up.balancer.onStart?.(node);
-    if (this.#request.body !== null && this.#up.timeouts.sendMs > 0) this.#watchSend();
+    if (this.#stream() !== undefined && this.#up.timeouts.sendMs > 0) this.#watchSend();
     // Errors, including synchronous ones (invalid request), arrive through onError.
     node.pool.dispatch(this.#options, this);
   }
@@ -271,8 +272,14 @@ class ForwardCall implements ResponseInfo {
 
   // Send timeout ------------------------------------------------------------
 
+  /** The request body when it is a stream (buffers need no send-timeout watching). */
+  #stream(): Readable | undefined {
+    const body = this.#request.body;
+    return body === null || Buffer.isBuffer(body) ? undefined : body;
+  }
+
   #watchSend(): void {
-    const body = this.#request.body!;
+    const body = this.#stream()!;
     this.#onBodyPause ??= () => {
       // undici pauses the body only when the upstream socket does not take more data.
       this.#sendTimer ??= setTimeout(ForwardCall.#sendTimedOut, this.#up.timeouts.sendMs, this);
@@ -289,7 +296,7 @@ class ForwardCall implements ResponseInfo {
 
   #unwatchSend(): void {
     if (this.#onBodyPause === undefined) return;
-    const body = this.#request.body!;
+    const body = this.#stream()!;
     body.removeListener('pause', this.#onBodyPause);
     body.removeListener('resume', this.#onBodyResume!);
     this.#onBodyResume!();
@@ -430,8 +437,8 @@ class ForwardCall implements ResponseInfo {
       return;
     }
     if (this.#done) return;
-    const body = this.#request.body;
-    if (this.#clientGone || (body !== null && body.errored !== null)) {
+    const body = this.#stream();
+    if (this.#clientGone || (body !== undefined && body.errored !== null)) {
       this.#settle({ kind: 'aborted', status: 499, upstreamStatus: this.upstreamStatus, attempts: this.#attempt, error: err });
       return;
     }

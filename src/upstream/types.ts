@@ -159,8 +159,11 @@ export interface ForwardRequest extends PickRequest {
   readonly headers: string[];
   /** The client's `Host` header verbatim ('' when absent), for `pass_host: pass`. */
   readonly clientHost: string;
-  /** Request body, piped with backpressure; null when the request has none. */
-  readonly body: Readable | null;
+  /**
+   * Request body: a stream piped with backpressure, or a buffer (a plugin
+   * read or replaced it); null when the request has none.
+   */
+  readonly body: Readable | Buffer | null;
   /**
    * The client's response: when it closes before the upstream response has
    * been relayed (the client went away), the upstream request is aborted.

@@ -140,6 +140,7 @@ export const testPlugins: PluginCatalog = {
   },
   isAuth: (name) => name === 'key-auth',
   exists: (name) => INSTALLED.has(name) || name === 'http-logger',
+  encryptFields: () => [],
   checkMetadata: (_name, value) => (typeof value.log_format === 'number' ? 'invalid configuration: property "log_format" validation failed: wrong type: expected object, got number' : undefined),
 };
 

@@ -42,6 +42,7 @@ function catalog(plugins: Record<string, TestPlugin>, seen: PluginTarget[] = [])
     },
     isAuth: (name) => plugins[name]?.auth === true,
     exists: (name) => Object.hasOwn(plugins, name),
+    encryptFields: () => [],
     checkMetadata: (name, value) => plugins[name]?.metadata?.(value),
   };
 }
