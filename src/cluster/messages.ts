@@ -37,7 +37,19 @@ export type WorkerMessage =
   | { readonly t: 'store.watch'; readonly watchId: number; readonly prefix: string; readonly fromRevision: number }
   | { readonly t: 'store.unwatch'; readonly watchId: number }
   /** Answer to `plugins.reload`. */
-  | { readonly t: 'plugins.reloaded'; readonly id: number; readonly error?: string };
+  | { readonly t: 'plugins.reloaded'; readonly id: number; readonly error?: string }
+  /**
+   * Shared counters (src/cluster/counters.ts): the increments one worker made
+   * in one event-loop turn, as parallel arrays; answered by one
+   * `counter.result` (or `counter.error`) with the same `batch`.
+   */
+  | {
+    readonly t: 'counter.incr';
+    readonly batch: number;
+    readonly keys: readonly string[];
+    readonly deltas: readonly number[];
+    readonly windows: readonly number[];
+  };
 
 /** Primary → worker. */
 export type PrimaryMessage =
@@ -50,7 +62,11 @@ export type PrimaryMessage =
   | { readonly t: 'store.result'; readonly id: number; readonly ok: true; readonly value: StoreCallResult }
   | { readonly t: 'store.result'; readonly id: number; readonly ok: false; readonly error: WireError }
   | { readonly t: 'store.batch'; readonly watchId: number; readonly batch: WatchBatch }
-  | { readonly t: 'store.watchError'; readonly watchId: number; readonly error: WireError };
+  | { readonly t: 'store.watchError'; readonly watchId: number; readonly error: WireError }
+  /** Shared counters: count and seconds left of each increment of `counter.incr`, in order. */
+  | { readonly t: 'counter.result'; readonly batch: number; readonly counts: readonly number[]; readonly ttls: readonly number[] }
+  /** Shared counters: the batch was refused as a whole (nothing was counted). */
+  | { readonly t: 'counter.error'; readonly batch: number; readonly error: WireError };
 
 export function isWorkerMessage(m: unknown): m is WorkerMessage {
   return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';

@@ -22,6 +22,7 @@ import { errorMessage } from '../errors.js';
 import { VERSION } from '../version.js';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
 import { StoreRelay } from './store-relay.js';
+import { LocalCounters, handleCounterMessage } from './counters.js';
 
 /**
  * V8 flags for workers. A proxy allocates a lot of short-lived garbage per
@@ -83,6 +84,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   cluster.setupPrimary({ ...workerEntry(), serialization: 'advanced' });
 
   const workers = new Map<number, WorkerState>();
+  // The node's shared counters (limit-count local policy): workers increment them over IPC.
+  const counters = new LocalCounters();
   let stopping = false;
   let started = false;
   let respawnDelayMs = 100;
@@ -141,6 +144,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
 
   function onWorkerMessage(state: WorkerState, message: WorkerMessage): void {
     state.lastHeartbeat = Date.now();
+    if (handleCounterMessage(message, counters, state.worker)) return;
     if (state.relay.handle(message)) return;
     if (message.t === 'plugins.reloaded') {
       const pending = pendingReloads.get(message.id);
@@ -229,6 +233,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       }));
       await Promise.all([Promise.all(exits), control.admin?.close(timeoutMs)]);
       await control.close(0).catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'error closing the store'));
+      counters.close();
       logger.info('fngate stopped');
       resolveExit(code);
     };

@@ -9,14 +9,17 @@
 import { createLogger, type Logger } from '../log.js';
 import { loadRegistry } from '../plugin/load-registry.js';
 import { PluginHost } from '../plugin/plugin-host.js';
-import type { SharedCounters } from '../pdk/context.js';
 import { startDataPlane, type DataPlane } from '../data-plane.js';
 import { errorMessage } from '../errors.js';
 import { RemoteStore, type IpcChannel } from './remote-store.js';
+import { createSharedCounters, type CounterChannel, type WorkerCounters } from './counters.js';
 import { HEARTBEAT_INTERVAL_MS, isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
 
 const channel: IpcChannel = { send: (m: WorkerMessage) => process.send?.(m) };
 const store = new RemoteStore(channel);
+// Counters shared by the node's workers (limit-count local policy), held by the primary.
+const counterChannel: CounterChannel = { send: (m: WorkerMessage) => process.send?.(m), isConnected: () => process.connected };
+let counters: WorkerCounters | undefined;
 let logger: Logger | undefined;
 let dataPlane: DataPlane | undefined;
 let stopping = false;
@@ -30,6 +33,7 @@ async function stop(timeoutMs: number, code: number): Promise<void> {
     logger?.error({ err: errorMessage(err) }, 'error while draining');
   }
   await store.close();
+  counters?.close();
   process.exit(code);
 }
 
@@ -39,13 +43,17 @@ async function start(message: Extract<PrimaryMessage, { t: 'config' }>): Promise
   try {
     const host = new PluginHost(await loadRegistry(config, logger, { fresh: false }), logger.child({ module: 'plugins' }));
     await host.activate(config.plugin_attr);
-    dataPlane = await startDataPlane({ config, store, prefix, plugins: host, counters: localCounters(), logger });
+    counters = createSharedCounters(config.nginx_config.worker_processes, counterChannel, { logger: logger.child({ module: 'counters' }) });
+    dataPlane = await startDataPlane({ config, store, prefix, plugins: host, counters, logger });
   } catch (err) {
     logger.fatal({ err: errorMessage(err), code: (err as { code?: string }).code }, 'worker failed to start');
     process.exit(1);
   }
   // The heartbeat proves the event loop turns; the primary's watchdog acts on silence.
-  setInterval(() => channel.send({ t: 'heartbeat' }), HEARTBEAT_INTERVAL_MS);
+  // Sent only while connected: once the primary is gone, Node would raise ERR_IPC_CHANNEL_CLOSED.
+  setInterval(() => {
+    if (process.connected) channel.send({ t: 'heartbeat' });
+  }, HEARTBEAT_INTERVAL_MS);
   channel.send({ t: 'ready', proxy: dataPlane.proxy.bound });
   const timeoutMs = config.nginx_config.worker_shutdown_timeout * 1000;
   process.on('SIGTERM', () => void stop(timeoutMs, 0));
@@ -77,6 +85,10 @@ process.on('message', (message: unknown) => {
     case 'shutdown':
       void stop(message.timeoutMs, 0);
       return;
+    case 'counter.result':
+    case 'counter.error':
+      counters?.receive(message);
+      return;
     default:
       store.receive(message);
   }
@@ -88,20 +100,3 @@ process.on('SIGINT', () => { if (!dataPlane) process.exit(0); });
 // The primary is gone: nobody can supervise or update this worker any more.
 process.on('disconnect', () => void stop(1_000, 1));
 channel.send({ t: 'hello' });
-
-/** Interim in-process counters (one worker); replaced by the node-wide counter service. */
-function localCounters(): SharedCounters {
-  const windows = new Map<string, { count: number; resetAt: number }>();
-  return {
-    incr(key, delta, windowSeconds) {
-      const now = Date.now();
-      let w = windows.get(key);
-      if (!w || w.resetAt <= now) {
-        w = { count: 0, resetAt: now + windowSeconds * 1000 };
-        windows.set(key, w);
-      }
-      w.count += delta;
-      return { count: w.count, ttl: Math.max(0, Math.ceil((w.resetAt - now) / 1000)) };
-    },
-  };
-}

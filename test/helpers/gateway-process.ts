@@ -56,7 +56,8 @@ export interface GatewayProcess {
 }
 
 function cliCommand(): string[] {
-  if (process.env.FNGATE_TEST_FROM_SRC === '1') return ['--import', 'tsx', join(ROOT, 'src/cli/index.ts')];
+  // tsx is resolved here, not from the gateway's (temporary) working directory.
+  if (process.env.FNGATE_TEST_FROM_SRC === '1') return ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/index.ts')];
   const built = join(ROOT, 'dist/cli/index.js');
   if (!existsSync(built)) throw new Error('dist/cli/index.js is missing: run `npm run build` (npm test does) or set FNGATE_TEST_FROM_SRC=1');
   return [built];
