@@ -127,6 +127,8 @@ export interface PluginContext {
   attachConsumer(entry: ConsumerEntry): void;
   /** Consumers and credentials that configure `pluginName`, for auth lookups (cached per config version). */
   consumersWith(pluginName: string): readonly ConsumerEntry[];
+  /** A consumer by username (e.g. `anonymous_consumer`), as an entry without plugin conf. */
+  consumerByName(username: string): ConsumerEntry | undefined;
   /** `plugin_metadata` value of a plugin (defaults filled), or undefined. */
   pluginMetadata(pluginName: string): Readonly<Record<string, unknown>> | undefined;
   /** Counters shared by the node's workers. */

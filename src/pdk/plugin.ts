@@ -99,16 +99,21 @@ export interface PluginDefinition<Conf = Record<string, unknown>> {
   check?(conf: Conf, kind: ConfKind): string | undefined;
   init?(ctx: PluginInitContext): void | Promise<void>;
   destroy?(): void | Promise<void>;
-  rewrite?: PhaseFunction<Conf>;
-  access?: PhaseFunction<Conf>;
-  before_proxy?: PhaseFunction<Conf>;
+  // Phase functions are declared as methods: a plugin with a precise `Conf`
+  // type then still fits in a list of plugins of any configuration type.
+  rewrite?(conf: Conf, ctx: PluginContext): PhaseResult;
+  access?(conf: Conf, ctx: PluginContext): PhaseResult;
+  before_proxy?(conf: Conf, ctx: PluginContext): PhaseResult;
   /** Status and headers of the response can be read and changed (`ctx.response`). */
-  header_filter?: ResponsePhaseFunction<Conf>;
+  header_filter?(conf: Conf, ctx: PluginContext): void | Promise<void>;
   /** Once per body chunk: `ctx.response.chunk` / `ctx.response.eof`, replaceable. */
-  body_filter?: ResponsePhaseFunction<Conf>;
+  body_filter?(conf: Conf, ctx: PluginContext): void | Promise<void>;
   /** After the response was sent. */
-  log?: ResponsePhaseFunction<Conf>;
+  log?(conf: Conf, ctx: PluginContext): void | Promise<void>;
 }
+
+/** A plugin of any configuration type, as registries and plugin lists hold them. */
+export type AnyPluginDefinition = PluginDefinition<object>;
 
 /**
  * Declare a plugin. Checks the shape at definition time so a mistake fails

@@ -14,6 +14,8 @@ export interface ConsumerDirectory {
   with(pluginName: string): readonly ConsumerEntry[];
   /** A consumer by username. */
   consumer(username: string): Consumer | undefined;
+  /** A consumer by username as an entry with an empty conf (one object per consumer, cached). */
+  entry(username: string): ConsumerEntry | undefined;
 }
 
 const directories = new WeakMap<Snapshot, ConsumerDirectory>();
@@ -47,8 +49,18 @@ export function consumerDirectory(snapshot: Snapshot): ConsumerDirectory {
     consumers.set(consumer.username, consumer);
   }
   const byPlugin = new Map<string, ConsumerEntry[]>();
+  const byName = new Map<string, ConsumerEntry>();
   directory = {
     consumer: (username) => consumers.get(username),
+    entry(username) {
+      let entry = byName.get(username);
+      if (entry) return entry;
+      const consumer = consumers.get(username);
+      if (!consumer) return undefined;
+      entry = { consumer, conf: {} };
+      byName.set(username, entry);
+      return entry;
+    },
     with(pluginName) {
       let entries = byPlugin.get(pluginName);
       if (entries) return entries;

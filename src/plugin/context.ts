@@ -375,6 +375,10 @@ export class GatewayContext implements PluginContext {
     return consumerDirectory(this.#snapshot).with(pluginName);
   }
 
+  consumerByName(username: string): ConsumerEntry | undefined {
+    return consumerDirectory(this.#snapshot).entry(username);
+  }
+
   pluginMetadata(pluginName: string): Readonly<Record<string, unknown>> | undefined {
     return this.#snapshot.pluginMetadata.get(pluginName)?.value;
   }
