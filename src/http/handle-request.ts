@@ -391,6 +391,7 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
         path: core.upstreamUri ?? req.url ?? '/',
         headers: upstreamHeaders(core, request.changed ? patchedRawHeaders(req.rawHeaders, request) : req.rawHeaders),
         clientHost: req.headers.host ?? '',
+        hostOverride: core.upstreamHost,
         body: requestBody(req, request),
         vars: (name) => core.getVar(name),
         remoteAddr: core.remoteAddr,
@@ -427,6 +428,7 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       downstream: { remoteAddr: core.remoteAddr, peerAddr: plainAddress(socket.remoteAddress), scheme, host: req.headers.host ?? '', serverPort: core.listener.port },
       ...(trusted ? { trusted } : {}),
       ...(core.upstreamUri ? { path: core.upstreamUri } : {}),
+      hostOverride: core.upstreamHost,
       vars: (name) => core.getVar(name),
       server,
     }).then(

@@ -86,6 +86,7 @@ export async function sendGenerated(
 ): Promise<void> {
   const state = GatewayContext.responseOf(ctx);
   state.adoptHead(status, headers);
+  GatewayContext.coreOf(ctx).status = status;
   await runHeaderFilters(ctx, chains, logger);
   let out: Buffer | string = body;
   if (hasBodyFilters(chains)) {
@@ -96,6 +97,7 @@ export async function sendGenerated(
   delete finalHeaders['transfer-encoding'];
   finalHeaders['content-length'] = Buffer.byteLength(out);
   state.sent = true;
+  GatewayContext.coreOf(ctx).status = state.status;
   if (res.destroyed) return;
   res.writeHead(state.status, finalHeaders as Record<string, string | number | string[]>);
   res.end(out);

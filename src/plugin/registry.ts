@@ -10,7 +10,7 @@
 import type { Logger } from '../log.js';
 import type { JsonObject } from '../resources/types.js';
 import type { PluginCatalog, PluginTarget } from './catalog.js';
-import type { ConfKind, JsonSchema, PhaseName, PluginDefinition } from '../pdk/plugin.js';
+import type { AnyPluginDefinition, ConfKind, JsonSchema, PhaseName } from '../pdk/plugin.js';
 import { PHASES } from '../pdk/plugin.js';
 import { compileValidator, type SchemaValidator } from '../resources/validator.js';
 import { checkMeta, injectMeta } from './meta.js';
@@ -19,7 +19,7 @@ import { checkMeta, injectMeta } from './meta.js';
 export interface LoadedPlugin {
   readonly name: string;
   readonly priority: number;
-  readonly definition: PluginDefinition<Record<string, unknown>>;
+  readonly definition: AnyPluginDefinition;
   readonly isAuth: boolean;
   /** Schema served by the Admin API and enforced (with `_meta`). */
   readonly schema: JsonSchema;
@@ -33,7 +33,7 @@ export interface LoadedPlugin {
 }
 
 export interface RegistryOptions {
-  readonly definitions: ReadonlyArray<PluginDefinition<Record<string, unknown>>>;
+  readonly definitions: ReadonlyArray<AnyPluginDefinition>;
   /** config.yaml `plugins:`; undefined = every available definition. */
   readonly enabled: readonly string[] | undefined;
   readonly logger: Logger;
@@ -41,7 +41,7 @@ export interface RegistryOptions {
 
 const EMPTY_OBJECT_SCHEMA: JsonSchema = { type: 'object' };
 
-function loadDefinition(definition: PluginDefinition<Record<string, unknown>>): LoadedPlugin {
+function loadDefinition(definition: AnyPluginDefinition): LoadedPlugin {
   const schema = injectMeta(definition.schema);
   const phases = new Set<PhaseName>();
   for (const phase of PHASES) if (typeof definition[phase] === 'function') phases.add(phase);

@@ -3,6 +3,23 @@
  * registry installs those listed in config.yaml's `plugins:` (all of them
  * by default).
  */
-import type { PluginDefinition } from '../pdk/plugin.js';
+import type { AnyPluginDefinition } from '../pdk/plugin.js';
+import jwtAuth from './jwt-auth.js';
+import keyAuth from './key-auth.js';
+import ipRestriction from './ip-restriction.js';
+import limitCount from './limit-count.js';
+import proxyRewrite from './proxy-rewrite.js';
+import responseRewrite from './response-rewrite.js';
+import azureFunctions from './azure-functions.js';
+import openfunction from './openfunction.js';
 
-export const builtinPlugins: ReadonlyArray<PluginDefinition<Record<string, unknown>>> = [];
+export const builtinPlugins: ReadonlyArray<AnyPluginDefinition> = [
+  jwtAuth,
+  keyAuth,
+  ipRestriction,
+  limitCount,
+  proxyRewrite,
+  responseRewrite,
+  azureFunctions,
+  openfunction,
+];

@@ -159,7 +159,10 @@ class ForwardCall implements ResponseInfo {
     this.#hooks = hooks;
     const headers = request.headers;
     // pass_host (spec §5): `node` leaves Host to undici, which sends the pool origin's host[:port].
-    if (up.passHost === 'pass') {
+    // A plugin's upstream_host beats all three.
+    if (request.hostOverride !== undefined) {
+      headers.push('host', request.hostOverride);
+    } else if (up.passHost === 'pass') {
       if (request.clientHost !== '') headers.push('host', request.clientHost);
     } else if (up.passHost === 'rewrite') {
       headers.push('host', up.upstreamHost!);

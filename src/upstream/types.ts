@@ -160,6 +160,11 @@ export interface ForwardRequest extends PickRequest {
   /** The client's `Host` header verbatim ('' when absent), for `pass_host: pass`. */
   readonly clientHost: string;
   /**
+   * The Host a plugin chose (`ctx.var.upstream_host`, e.g. proxy-rewrite's
+   * `host`): it beats `pass_host`, and SNI follows it on HTTPS upstreams.
+   */
+  readonly hostOverride?: string | undefined;
+  /**
    * Request body: a stream piped with backpressure, or a buffer (a plugin
    * read or replaced it); null when the request has none.
    */

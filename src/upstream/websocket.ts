@@ -29,6 +29,8 @@ export interface UpgradeOptions {
   readonly trusted?: (ip: string) => boolean;
   /** Request-target to send; default `req.url`. */
   readonly path?: string;
+  /** Host chosen by a plugin (`upstream_host`); beats `pass_host`. */
+  readonly hostOverride?: string | undefined;
   /** For chash keys. */
   readonly vars: VarGetter;
   /** The before_proxy phase; a value other than undefined stops with `{ kind: 'stopped' }` (nothing written). */
@@ -98,7 +100,7 @@ export async function proxyUpgrade(
       }
       if (clientGone) return { kind: 'aborted', status: 499, attempts: attempt, upstreamStatus: upstreamStatus() };
 
-      const result = await attemptUpgrade(upstream, node, { method, path, headers: withHost(headers, upstream, node, options.downstream.host) }, socket);
+      const result = await attemptUpgrade(upstream, node, { method, path, headers: withHost(headers, upstream, node, options.downstream.host, options.hostOverride) }, socket);
       if (result.kind === 'response') {
         statuses.push(result.res.statusCode ?? 0);
         if (result.res.statusCode === 101) {
@@ -129,9 +131,10 @@ export async function proxyUpgrade(
 }
 
 /** The Upgrade request's headers plus Host per `pass_host` (spec §5). */
-function withHost(headers: readonly string[], upstream: CompiledUpstream, node: UpstreamNode, clientHost: string): string[] {
+function withHost(headers: readonly string[], upstream: CompiledUpstream, node: UpstreamNode, clientHost: string, override: string | undefined): string[] {
   let host: string;
-  if (upstream.passHost === 'rewrite') host = upstream.upstreamHost!;
+  if (override !== undefined) host = override;
+  else if (upstream.passHost === 'rewrite') host = upstream.upstreamHost!;
   else if (upstream.passHost === 'pass' && clientHost !== '') host = clientHost;
   else host = node.hostHeader;
   return [...headers, 'Host', host];
