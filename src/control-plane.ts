@@ -7,18 +7,13 @@ import type { Logger } from './log.js';
 import type { FngateConfig } from './config/types.js';
 import type { ConfigStore } from './store/types.js';
 import type { PluginHost } from './plugin/plugin-host.js';
-import { openEmbeddedStore, openStandaloneFileStore } from './store/index.js';
+import { openEmbeddedStore, openEtcdStore, openStandaloneFileStore } from './store/index.js';
 import { startListeners, type RunningListeners } from './http/listeners.js';
 import { createAdminHandler, initStoreDirectories } from './admin/server.js';
-import { FngateError } from './errors.js';
 import { VERSION } from './version.js';
 
 /** APISIX's key prefix; etcd deployments may configure another one. */
 export const DEFAULT_PREFIX = '/apisix';
-
-export class UnsupportedProviderError extends FngateError {
-  readonly code = 'CONFIG_PROVIDER_UNSUPPORTED';
-}
 
 /** The key prefix the store is used under. */
 export function storePrefix(config: FngateConfig): string {
@@ -37,7 +32,7 @@ export async function openConfiguredStore(config: FngateConfig, logger: Logger):
         logger,
       });
     case 'etcd':
-      throw new UnsupportedProviderError('config_provider "etcd" is not available in this build yet; use "embedded" or "yaml"');
+      return openEtcdStore({ config: config.deployment.etcd, logger });
   }
 }
 

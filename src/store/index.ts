@@ -12,3 +12,4 @@ export {
   StandaloneConfigError,
   type StandaloneFileStoreOptions,
 } from './standalone-file.js';
+export { EtcdStore, openEtcdStore, EtcdServerError, EtcdTransportError, EtcdConfigError, type EtcdStoreOptions } from './etcd/index.js';
