@@ -8,7 +8,7 @@
  */
 import type { IpMatcher } from '../router/ip.js';
 import type { Verdict } from '../pdk/plugin.js';
-import { definePlugin, type PluginDefinition } from '../pdk/plugin.js';
+import { definePlugin } from '../pdk/plugin.js';
 import { compileIpMatcher, isValidIpOrCidr } from '../router/ip.js';
 import { ipDef } from '../resources/schema/common.js';
 

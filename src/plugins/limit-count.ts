@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import type { PluginContext } from '../pdk/context.js';
 import type { ConfKind, Verdict } from '../pdk/plugin.js';
-import { definePlugin, type PluginDefinition } from '../pdk/plugin.js';
+import { definePlugin } from '../pdk/plugin.js';
 import { FngateError, errorMessage } from '../errors.js';
 import { luaToString } from '../resources/lua-text.js';
 import { luaToNumber } from '../util/lua-number.js';
