@@ -7,7 +7,8 @@ import type { Logger } from './log.js';
 import type { FngateConfig } from './config/types.js';
 import type { ConfigStore } from './store/types.js';
 import type { PluginHost } from './plugin/plugin-host.js';
-import { openEmbeddedStore, openEtcdStore, openStandaloneFileStore } from './store/index.js';
+import { openEmbeddedStore, openEtcdStore, openStandaloneFileStore, StoreUnavailableError } from './store/index.js';
+import { errorMessage } from './errors.js';
 import { startListeners, type RunningListeners } from './http/listeners.js';
 import { createAdminHandler, initStoreDirectories } from './admin/server.js';
 import { VERSION } from './version.js';
@@ -32,7 +33,34 @@ export async function openConfiguredStore(config: FngateConfig, logger: Logger):
         logger,
       });
     case 'etcd':
-      return openEtcdStore({ config: config.deployment.etcd, logger });
+      return openEtcdWhenReachable(config, logger);
+  }
+}
+
+/**
+ * A node started while etcd is down waits for it instead of exiting: it
+ * logs one clear line per attempt and retries with capped backoff until
+ * etcd answers (spec/config.md: `startup_retry` attempts each time, then a
+ * pause of `resync_delay` seconds growing to 30 s). A configuration error
+ * (bad host, unreadable TLS file) is not retried.
+ */
+async function openEtcdWhenReachable(config: FngateConfig, logger: Logger): Promise<ConfigStore> {
+  const etcd = config.deployment.etcd;
+  let delayMs = Math.max(1, etcd.resync_delay) * 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const store = await openEtcdStore({ config: etcd, logger });
+      if (attempt > 1) logger.info({ hosts: etcd.host, attempt }, 'etcd reachable; starting');
+      return store;
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      logger.error(
+        { hosts: etcd.host, attempt, retry_in_s: Math.round(delayMs / 1000), err: errorMessage(err) },
+        'etcd is not reachable; fngate waits for it and retries',
+      );
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(delayMs * 2, 30_000);
+    }
   }
 }
 

@@ -4,12 +4,15 @@
  *
  *   fngate start -c conf/config.yaml   run in the foreground until SIGTERM/SIGINT
  *   fngate check -c conf/config.yaml   validate the config, exit 1 naming the bad key
+ *   fngate stop -c conf/config.yaml    drain and stop the running node
+ *   fngate reload -c conf/config.yaml  re-read config.yaml, replace workers one at a time
  *   fngate version
  */
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { runStart } from './start.js';
 import { runCheck } from './check.js';
+import { runReload, runStop } from './signal.js';
 
 const DEFAULT_CONFIG = 'conf/config.yaml';
 
@@ -34,6 +37,22 @@ program
   .option('-c, --config <file>', 'path to config.yaml', DEFAULT_CONFIG)
   .action(async (opts: { config: string }) => {
     process.exitCode = await runCheck(opts.config);
+  });
+
+program
+  .command('stop')
+  .description('stop the running gateway gracefully (SIGTERM)')
+  .option('-c, --config <file>', 'path to config.yaml', DEFAULT_CONFIG)
+  .action(async (opts: { config: string }) => {
+    process.exitCode = await runStop(opts.config);
+  });
+
+program
+  .command('reload')
+  .description('re-read config.yaml and replace workers one at a time (SIGHUP)')
+  .option('-c, --config <file>', 'path to config.yaml', DEFAULT_CONFIG)
+  .action(async (opts: { config: string }) => {
+    process.exitCode = await runReload(opts.config);
   });
 
 program

@@ -31,8 +31,8 @@ export type WorkerMessage =
   | { readonly t: 'hello' }
   /** Listening and serving. */
   | { readonly t: 'ready'; readonly proxy: ReadonlyArray<{ ip: string; port: number }> }
-  /** Event-loop heartbeat for the watchdog. */
-  | { readonly t: 'heartbeat' }
+  /** Event-loop heartbeat for the watchdog, with the revision of the snapshot being served. */
+  | { readonly t: 'heartbeat'; readonly revision?: number }
   | { readonly t: 'store.call'; readonly id: number; readonly call: StoreCall }
   | { readonly t: 'store.watch'; readonly watchId: number; readonly prefix: string; readonly fromRevision: number }
   | { readonly t: 'store.unwatch'; readonly watchId: number }

@@ -1,28 +1,36 @@
 /**
  * The primary process of a node: owns the control plane (config store and
- * Admin API), forks `nginx_config.worker_processes` data-plane workers with
- * node:cluster, relays the store to them, and supervises them:
+ * Admin API), runs `nginx_config.worker_processes` data-plane workers
+ * through the supervisor, holds the node's shared counters, and answers
+ * signals:
  *
- * - a worker that exits unexpectedly is replaced (with backoff);
- * - a worker whose event loop stops sending heartbeats for
- *   `fngate.worker_watchdog_timeout` seconds is killed and replaced, and the
- *   cause is logged (a runaway user function must not take the node down);
- * - SIGTERM / SIGINT drain: workers stop accepting and finish in-flight
- *   requests within `worker_shutdown_timeout`, then the store is closed.
+ * - SIGTERM / SIGINT: drain (workers stop accepting and finish in-flight
+ *   requests within `worker_shutdown_timeout`), close the store, exit;
+ * - SIGHUP (`fngate reload`): re-read config.yaml and replace the workers
+ *   one at a time, so no request fails;
+ * - `PUT /apisix/admin/plugins/reload`: reload plugins in every worker.
+ *
+ * It also serves the status endpoint (`apisix.control`, loopback) and
+ * writes the pid file `fngate stop` / `fngate reload` use.
  */
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import type { FngateConfig } from '../config/types.js';
+import type { RunningListeners } from '../http/listeners.js';
 import { loadConfig } from '../config/load.js';
 import { loadRegistry } from '../plugin/load-registry.js';
 import { PluginHost } from '../plugin/plugin-host.js';
 import { startControlPlane, type ControlPlane } from '../control-plane.js';
 import { errorMessage } from '../errors.js';
 import { VERSION } from '../version.js';
-import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
-import { StoreRelay } from './store-relay.js';
+import type { PrimaryMessage } from './messages.js';
 import { LocalCounters, handleCounterMessage } from './counters.js';
+import { WorkerSupervisor } from './supervisor.js';
+import { StoreMirror } from './store-mirror.js';
+import type { ConfigStore } from '../store/types.js';
+import { startStatusServer, type NodeStatus } from './status-server.js';
+import { removePidFile, writePidFile } from './pid-file.js';
 
 /**
  * V8 flags for workers. A proxy allocates a lot of short-lived garbage per
@@ -38,16 +46,6 @@ export interface PrimaryOptions {
   readonly logger: Logger;
 }
 
-interface WorkerState {
-  readonly worker: Worker;
-  readonly slot: number;
-  readonly relay: StoreRelay;
-  lastHeartbeat: number;
-  ready: boolean;
-  /** Set when we killed it on purpose (watchdog or shutdown): exit is expected. */
-  reason: string | undefined;
-}
-
 function workerEntry(): { exec: string; execArgv: string[] } {
   // From sources (tsx) the worker is the .ts file and needs the same loader flags.
   const fromSource = import.meta.url.endsWith('.ts');
@@ -55,6 +53,17 @@ function workerEntry(): { exec: string; execArgv: string[] } {
   const present = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   const extra = WORKER_V8_FLAGS.filter((flag) => !present.some((arg) => arg.startsWith(flag.split('=')[0] as string)));
   return { exec, execArgv: [...process.execArgv, ...extra] };
+}
+
+/** Parts of a reloaded config.yaml that only a restart applies (they belong to the primary). */
+function restartOnlyChanges(before: FngateConfig, after: FngateConfig): string[] {
+  const changed: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (!same(before.deployment, after.deployment)) changed.push('deployment');
+  if (!same(before.apisix.enable_admin, after.apisix.enable_admin)) changed.push('apisix.enable_admin');
+  if (!same(before.apisix.control, after.apisix.control) || before.apisix.enable_control !== after.apisix.enable_control) changed.push('apisix.control');
+  if (before.fngate.data_dir !== after.fngate.data_dir) changed.push('fngate.data_dir');
+  return changed;
 }
 
 /**
@@ -65,14 +74,17 @@ function workerEntry(): { exec: string; execArgv: string[] } {
  */
 export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { config, logger } = options;
-  const workerCount = config.nginx_config.worker_processes;
+  const startedAt = new Date().toISOString();
   let control: ControlPlane;
-  let pluginConfig = config;
-  let reloadSeq = 0;
-  const pendingReloads = new Map<number, { left: number; errors: string[]; done: () => void }>();
+  let plugins: PluginHost;
+  let workerStore: ConfigStore;
   try {
-    const plugins = new PluginHost(await loadRegistry(config, logger, { fresh: false }), logger.child({ module: 'plugins' }));
-    control = await startControlPlane({ config, logger, plugins, reloadPlugins: () => reloadPlugins(plugins) });
+    plugins = new PluginHost(await loadRegistry(config, logger, { fresh: false }), logger.child({ module: 'plugins' }));
+    control = await startControlPlane({ config, logger, plugins, reloadPlugins: () => reloadPlugins() });
+    // Workers read a copy of a remote store kept by the primary, so they never depend on etcd being up.
+    workerStore = control.store.backend === 'etcd'
+      ? await StoreMirror.start(control.store, `${control.prefix}/`, logger.child({ module: 'mirror' }))
+      : control.store;
   } catch (err) {
     logger.fatal({ err: errorMessage(err), code: (err as { code?: string }).code }, 'fngate failed to start');
     return 1;
@@ -83,176 +95,155 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ ...workerEntry(), serialization: 'advanced' });
 
-  const workers = new Map<number, WorkerState>();
   // The node's shared counters (limit-count local policy): workers increment them over IPC.
   const counters = new LocalCounters();
-  let stopping = false;
-  let started = false;
-  let respawnDelayMs = 100;
-
-  const watchdogMs = config.fngate.worker_watchdog_timeout * 1000;
-
-  function fork(slot: number): WorkerState {
-    const worker = cluster.fork({ FNGATE_WORKER_SLOT: String(slot) });
-    const state: WorkerState = {
-      worker,
-      slot,
-      relay: new StoreRelay(control.store, { isConnected: () => worker.isConnected(), send: (m: PrimaryMessage) => worker.send(m) }, logger),
-      lastHeartbeat: Date.now(),
-      ready: false,
-      reason: undefined,
-    };
-    workers.set(worker.id, state);
-    worker.on('message', (message: unknown) => {
-      if (!isWorkerMessage(message)) return;
-      onWorkerMessage(state, message);
-    });
-    worker.on('exit', (code, signal) => onWorkerExit(state, code, signal));
-    return state;
-  }
+  let reloadSeq = 0;
+  const pendingReloads = new Map<number, { left: number; errors: string[]; done: () => void }>();
+  const supervisor = new WorkerSupervisor(config, {
+    store: workerStore,
+    prefix: control.prefix,
+    logger,
+    watchdogSeconds: config.fngate.worker_watchdog_timeout,
+    onMessage(handle, message) {
+      if (handleCounterMessage(message, counters, handle.worker)) return true;
+      if (message.t === 'plugins.reloaded') {
+        const pending = pendingReloads.get(message.id);
+        if (!pending) return true;
+        if (message.error) pending.errors.push(message.error);
+        if (--pending.left === 0) pending.done();
+        return true;
+      }
+      return false;
+    },
+  });
 
   /**
    * `PUT /apisix/admin/plugins/reload` (spec/plugins.md §7): re-read the
    * plugin settings of config.yaml, load plugin code fresh from disk, and
    * have every worker do the same; resolves when all have.
    */
-  async function reloadPlugins(host: PluginHost): Promise<void> {
-    const reread = config.configPath ? await loadConfig(config.configPath, { logger }) : config;
-    pluginConfig = {
-      ...config,
+  async function reloadPlugins(): Promise<void> {
+    const current = supervisor.config;
+    const reread = current.configPath ? await loadConfig(current.configPath, { logger }) : current;
+    const next: FngateConfig = {
+      ...current,
       plugins: reread.plugins,
       plugin_attr: reread.plugin_attr,
-      fngate: { ...config.fngate, custom_plugin_dirs: reread.fngate.custom_plugin_dirs },
+      fngate: { ...current.fngate, custom_plugin_dirs: reread.fngate.custom_plugin_dirs },
     };
-    await host.replace(await loadRegistry(pluginConfig, logger, { fresh: true }), false);
-    const id = ++reloadSeq;
-    const targets = [...workers.values()].filter((w) => w.ready && w.worker.isConnected());
+    await plugins.replace(await loadRegistry(next, logger, { fresh: true }), false);
+    // Workers started from now on (respawns) get the reloaded settings.
+    supervisor.setConfig(next);
+    const targets = supervisor.ready();
     if (targets.length === 0) return;
+    const id = ++reloadSeq;
     const errors = await new Promise<string[]>((resolve) => {
       const entry = { left: targets.length, errors: [] as string[], done: () => resolve(entry.errors) };
       pendingReloads.set(id, entry);
-      for (const target of targets) target.worker.send({ t: 'plugins.reload', id, config: pluginConfig } satisfies PrimaryMessage);
+      for (const target of targets) target.worker.send({ t: 'plugins.reload', id, config: next } satisfies PrimaryMessage);
       // A worker that never answers must not hang the Admin API; the watchdog deals with it.
       setTimeout(() => {
         if (pendingReloads.delete(id)) resolve([...entry.errors, `${entry.left} worker(s) did not confirm the reload in time`]);
       }, 30_000).unref();
     });
     pendingReloads.delete(id);
-    logger.info({ plugins: host.list('http').length, errors }, 'plugins reloaded');
+    logger.info({ plugins: plugins.list('http').length, errors }, 'plugins reloaded');
     if (errors.length > 0) throw new Error(`plugin reload failed on some workers: ${errors.join('; ')}`);
   }
 
-  function onWorkerMessage(state: WorkerState, message: WorkerMessage): void {
-    state.lastHeartbeat = Date.now();
-    if (handleCounterMessage(message, counters, state.worker)) return;
-    if (state.relay.handle(message)) return;
-    if (message.t === 'plugins.reloaded') {
-      const pending = pendingReloads.get(message.id);
-      if (!pending) return;
-      if (message.error) pending.errors.push(message.error);
-      if (--pending.left === 0) pending.done();
-    } else if (message.t === 'hello') {
-      // Asked for, not pushed on 'online': an ES module worker may not be listening yet then.
-      // A worker started after a plugin reload gets the reloaded plugin settings.
-      state.worker.send({ t: 'config', config: pluginConfig, prefix: control.prefix } satisfies PrimaryMessage);
-    } else if (message.t === 'ready') {
-      state.ready = true;
-      respawnDelayMs = 100;
-      logger.info({ worker: state.worker.process.pid, slot: state.slot }, 'worker ready');
-      maybeStarted();
-    }
-  }
-
-  let readyResolve: ((ok: boolean) => void) | undefined;
-  const allReady = new Promise<boolean>((resolve) => { readyResolve = resolve; });
-  function maybeStarted(): void {
-    if (started) return;
-    if ([...workers.values()].filter((w) => w.ready).length === workerCount) {
-      started = true;
-      readyResolve?.(true);
-    }
-  }
-
-  function onWorkerExit(state: WorkerState, code: number | null, signal: string | null): void {
-    workers.delete(state.worker.id);
-    state.relay.close();
-    if (stopping) return;
-    if (!started) {
-      // A worker that cannot start (port in use, bad config for the data plane) will not start on a retry either.
-      logger.fatal({ worker: state.worker.process.pid, code, signal }, 'worker failed during start-up');
-      readyResolve?.(false);
+  /** SIGHUP: re-read config.yaml and roll the workers onto it, one at a time. */
+  let reloading: Promise<void> | undefined;
+  async function reloadNode(): Promise<void> {
+    if (!config.configPath) return;
+    let next: FngateConfig;
+    try {
+      const reread = await loadConfig(config.configPath, { logger });
+      // Keys the primary resolved at start (the generated admin key) stay as they are.
+      next = { ...reread, deployment: config.deployment };
+    } catch (err) {
+      logger.error({ err: errorMessage(err) }, 'reload refused: config.yaml is invalid; the node keeps running as it was');
       return;
     }
-    const cause = state.reason ?? `exited unexpectedly (code ${code ?? 'none'}, signal ${signal ?? 'none'})`;
-    logger.error({ worker: state.worker.process.pid, slot: state.slot, cause }, 'worker replaced');
-    const delay = respawnDelayMs;
-    respawnDelayMs = Math.min(respawnDelayMs * 2, 5_000);
-    setTimeout(() => {
-      if (!stopping) fork(state.slot);
-    }, delay).unref();
+    const restartOnly = restartOnlyChanges(config, next);
+    if (restartOnly.length > 0) logger.warn({ keys: restartOnly }, 'these settings change only with a restart; applying the rest');
+    logger.info({ workers: next.nginx_config.worker_processes }, 'reloading: replacing workers one at a time');
+    await plugins.replace(await loadRegistry(next, logger, { fresh: true }), false);
+    await supervisor.rollingReplace(next);
+    logger.info('reload complete');
   }
 
-  // Watchdog: a worker stuck in a loop cannot answer anything; replace it.
-  const watchdog = setInterval(() => {
-    const now = Date.now();
-    for (const state of workers.values()) {
-      if (state.reason !== undefined || !state.ready) continue;
-      const silentMs = now - state.lastHeartbeat;
-      if (silentMs > watchdogMs) {
-        state.reason = `event loop stalled for ${Math.round(silentMs)} ms (watchdog timeout ${watchdogMs} ms)`;
-        logger.error({ worker: state.worker.process.pid, slot: state.slot, silent_ms: silentMs }, 'worker watchdog: event loop stalled; killing the worker');
-        state.worker.process.kill('SIGKILL');
-      }
-    }
-  }, Math.min(1_000, Math.max(100, watchdogMs / 4)));
-  watchdog.unref();
+  function nodeStatus(): NodeStatus {
+    const store = control.store as { isConnected?: () => boolean; lastError?: () => string | undefined; lastRevision?: () => number | undefined };
+    const connected = store.isConnected?.() ?? true;
+    const workers = supervisor.status();
+    return {
+      version: VERSION,
+      config_provider: config.deployment.config_provider,
+      store: {
+        backend: control.store.backend,
+        connected,
+        last_error: store.lastError?.(),
+        last_revision: store.lastRevision?.() ?? Math.max(0, ...workers.map((w) => w.revision ?? 0)),
+      },
+      workers: { configured: supervisor.config.nginx_config.worker_processes, ready: workers.filter((w) => w.ready).length, list: workers },
+      status: connected ? 'ok' : 'degraded',
+      started_at: startedAt,
+    };
+  }
 
-  for (let slot = 0; slot < workerCount; slot++) fork(slot);
-
-  const exitCode = new Promise<number>((resolveExit) => {
+  let statusServer: RunningListeners | undefined;
+  const stopped = new Promise<number>((resolveExit) => {
+    let stopping = false;
     const shutdown = async (signal: string, code: number) => {
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting now');
         process.exit(1);
       }
       stopping = true;
-      clearInterval(watchdog);
-      const timeoutMs = config.nginx_config.worker_shutdown_timeout * 1000;
-      logger.info({ signal, workers: workers.size, timeout_s: config.nginx_config.worker_shutdown_timeout }, 'stopping');
-      const exits = [...workers.values()].map((state) => new Promise<void>((done) => {
-        if (state.worker.isDead()) return done();
-        state.worker.once('exit', () => done());
-        state.reason = 'shutdown';
-        try {
-          state.worker.send({ t: 'shutdown', timeoutMs } satisfies PrimaryMessage);
-        } catch {
-          state.worker.process.kill('SIGTERM');
-        }
-        // Workers bound their own drain; this is the backstop.
-        setTimeout(() => state.worker.process.kill('SIGKILL'), timeoutMs + 2_000).unref();
-      }));
-      await Promise.all([Promise.all(exits), control.admin?.close(timeoutMs)]);
+      const timeoutMs = supervisor.config.nginx_config.worker_shutdown_timeout * 1000;
+      logger.info({ signal, timeout_s: timeoutMs / 1000 }, 'stopping');
+      await Promise.all([supervisor.stop(timeoutMs), control.admin?.close(timeoutMs), statusServer?.close(1_000)]);
+      if (workerStore !== control.store) await workerStore.close();
       await control.close(0).catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'error closing the store'));
       counters.close();
+      removePidFile(config.fngate.data_dir);
       logger.info('fngate stopped');
       resolveExit(code);
     };
     process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
     process.on('SIGINT', () => void shutdown('SIGINT', 0));
-    void allReady.then((ok) => {
-      if (ok) {
-        logger.info({
-          proxy: config.apisix.node_listen.map((a) => `${a.ip}:${a.port}`),
-          admin: control.admin?.bound.map((a) => `${a.ip}:${a.port}`),
-          workers: workerCount,
-          config_provider: config.deployment.config_provider,
-          store: control.store.backend,
-          version: VERSION,
-        }, 'fngate started');
-      } else {
-        void shutdown('start-up failure', 1);
-      }
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      reloading ??= reloadNode()
+        .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'reload failed'))
+        .finally(() => { reloading = undefined; });
     });
+
+    void (async () => {
+      const ok = await supervisor.start();
+      if (supervisor.stopping) return; // told to stop while starting: the shutdown is under way
+      if (!ok) {
+        void shutdown('start-up failure', 1);
+        return;
+      }
+      if (config.apisix.enable_control) {
+        try {
+          statusServer = await startStatusServer({ address: config.apisix.control, status: nodeStatus, logger });
+        } catch (err) {
+          logger.error({ err: errorMessage(err), address: config.apisix.control }, 'status endpoint not available');
+        }
+      }
+      writePidFile(config.fngate.data_dir);
+      logger.info({
+        proxy: config.apisix.node_listen.map((a) => `${a.ip}:${a.port}`),
+        admin: control.admin?.bound.map((a) => `${a.ip}:${a.port}`),
+        control: statusServer?.bound.map((a) => `${a.ip}:${a.port}`),
+        workers: config.nginx_config.worker_processes,
+        config_provider: config.deployment.config_provider,
+        store: control.store.backend,
+        version: VERSION,
+      }, 'fngate started');
+    })();
   });
-  return exitCode;
+  return stopped;
 }

@@ -52,7 +52,7 @@ async function start(message: Extract<PrimaryMessage, { t: 'config' }>): Promise
   // The heartbeat proves the event loop turns; the primary's watchdog acts on silence.
   // Sent only while connected: once the primary is gone, Node would raise ERR_IPC_CHANNEL_CLOSED.
   setInterval(() => {
-    if (process.connected) channel.send({ t: 'heartbeat' });
+    if (process.connected) channel.send({ t: 'heartbeat', revision: dataPlane?.source().current().revision });
   }, HEARTBEAT_INTERVAL_MS);
   channel.send({ t: 'ready', proxy: dataPlane.proxy.bound });
   const timeoutMs = config.nginx_config.worker_shutdown_timeout * 1000;

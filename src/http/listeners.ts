@@ -4,10 +4,14 @@
  * on), and cut what is left after a bounded wait.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import type { ListenAddress } from '../config/types.js';
 import { errorMessage } from '../errors.js';
+
+/** How long idle keep-alive connections may still bring a request once draining started. */
+const IDLE_GRACE_MS = 1_000;
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -104,7 +108,12 @@ export async function startListeners(options: ListenerOptions): Promise<RunningL
  * Stop accepting, let requests in flight finish, then resolve. Responses
  * sent while draining carry `Connection: close`, so keep-alive clients move
  * to another listener (Node keeps serving a busy keep-alive connection after
- * `server.close()` otherwise); idle connections are closed at once.
+ * `server.close()` otherwise).
+ *
+ * Idle keep-alive connections are not cut at once: a client may be sending
+ * its next request on one at that very moment, and would see a reset. They
+ * get a short grace period in which that request is answered (with
+ * `Connection: close`); only then are the still-idle ones closed.
  */
 function drain(servers: readonly Server[], options: ListenerOptions, timeoutMs: number): Promise<void> {
   const closeAfterResponse: RequestListener = (req, res) => {
@@ -123,13 +132,19 @@ function drain(servers: readonly Server[], options: ListenerOptions, timeoutMs: 
       resolve();
       return;
     }
+    const idleGrace = setTimeout(() => {
+      for (const s of servers) s.closeIdleConnections();
+    }, Math.min(IDLE_GRACE_MS, timeoutMs));
+    idleGrace.unref();
     for (const s of servers) {
       s.removeAllListeners('request');
       s.on('request', closeAfterResponse);
-      // Resolves once every connection of this server has closed.
-      s.close(() => {
+      // net.Server's close stops accepting without http.Server's immediate
+      // closeIdleConnections(); the callback runs once every connection is gone.
+      NetServer.prototype.close.call(s, () => {
         if (--open === 0) {
           clearTimeout(timer);
+          clearTimeout(idleGrace);
           resolve();
         }
       });

@@ -85,7 +85,8 @@ describe('fngate CLI', () => {
       assert.equal(noKey.status, 401);
       const withKey = await adminRequest({ adminUrl, key }, 'GET', '/apisix/admin/routes');
       assert.equal(withKey.status, 200);
-      assert.equal(await first.stop(), 0);
+      const firstCode = await first.stop();
+      assert.equal(firstCode, 0, first.output());
 
       const second = await start();
       assert.equal(readFileSync(join(dir, 'data', 'admin_key'), 'utf8').trim(), key, 'the same key is reused');
