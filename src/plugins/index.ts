@@ -12,6 +12,8 @@ import proxyRewrite from './proxy-rewrite.js';
 import responseRewrite from './response-rewrite.js';
 import azureFunctions from './azure-functions.js';
 import openfunction from './openfunction.js';
+import openwhisk from './openwhisk.js';
+import awsLambda from './aws-lambda.js';
 
 export const builtinPlugins: ReadonlyArray<AnyPluginDefinition> = [
   jwtAuth,
@@ -22,4 +24,6 @@ export const builtinPlugins: ReadonlyArray<AnyPluginDefinition> = [
   responseRewrite,
   azureFunctions,
   openfunction,
+  openwhisk,
+  awsLambda,
 ];
