@@ -68,6 +68,9 @@ export async function startListeners(options: ListenerOptions): Promise<RunningL
       // not by a total request deadline.
       server.requestTimeout = 0;
       server.headersTimeout = options.headersTimeoutMs ?? 60_000;
+      // A client that half-closes after sending its request (shutdown(SHUT_WR))
+      // still gets its answer, as from nginx; Node's default drops the request.
+      (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
       if (options.onUpgrade) server.on('upgrade', options.onUpgrade);
       server.on('clientError', (err, socket) => {
         if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

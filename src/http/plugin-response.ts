@@ -95,7 +95,10 @@ export async function sendGenerated(
   }
   const finalHeaders = state.headersObject ?? {};
   delete finalHeaders['transfer-encoding'];
-  finalHeaders['content-length'] = Buffer.byteLength(out);
+  // A HEAD answer has no body but keeps the length its GET would have (a
+  // relayed function answer carries it); everything else is framed from the body.
+  const head = GatewayContext.coreOf(ctx).req.method === 'HEAD';
+  if (!head || finalHeaders['content-length'] === undefined) finalHeaders['content-length'] = Buffer.byteLength(out);
   state.sent = true;
   GatewayContext.coreOf(ctx).status = state.status;
   if (res.destroyed) return;

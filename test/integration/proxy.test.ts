@@ -4,6 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { request } from 'undici';
 import { adminRequest, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { startUpstream, waitFor, type TestUpstream } from '../helpers/net.js';
@@ -135,6 +136,21 @@ describe('proxying through the gateway', () => {
     await adminRequest(gw, 'PUT', '/apisix/admin/routes/none', { uri: '/none', plugins: {} });
     const res = await getUntil('/none', (s) => s !== 404);
     assert.equal(res.status, 503);
+  });
+
+  test('a client that half-closes after its request still gets the answer', async () => {
+    await getUntil('/hello', (s) => s === 200);
+    const statusLine = await new Promise<string>((resolve, reject) => {
+      const socket = connect(gw.proxyPort, '127.0.0.1', () => {
+        socket.write('GET /hello HTTP/1.1\r\nHost: h\r\n\r\n');
+        socket.end(); // FIN after the request, as `curl` over some proxies or `nc -N` do
+      });
+      let data = '';
+      socket.on('data', (d: Buffer) => { data += d.toString(); });
+      socket.on('close', () => resolve(data.split('\r\n')[0] ?? ''));
+      socket.on('error', reject);
+    });
+    assert.equal(statusLine, 'HTTP/1.1 200 OK');
   });
 
   test('a malformed request target is a 400, not a crash', async () => {
