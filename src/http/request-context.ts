@@ -29,7 +29,7 @@ export interface RouteIdentity {
 const HOSTNAME = osHostname();
 
 /** Variables that nginx recomputes on every read; they are never cached. */
-const UNCACHED = new Set(['args', 'is_args', 'query_string', 'request_uri', 'upstream_uri', 'time_iso8601', 'msec', 'status']);
+const UNCACHED = new Set(['args', 'is_args', 'query_string', 'request_uri', 'upstream_uri', 'time_iso8601', 'msec', 'status', 'request_time', 'upstream_response_time', 'bytes_sent']);
 
 /** Per-process counter behind `$request_id`-style ids; uniqueness, not secrecy. */
 let requestCounter = 0;
@@ -56,8 +56,26 @@ export class RequestContext {
   status: number | undefined = undefined;
   consumerName: string | undefined = undefined;
   consumerGroupId: string | undefined = undefined;
+  /**
+   * `$remote_addr`: the peer, or the address nginx's realip settings took
+   * from a trusted peer's header; a plugin may replace it (see `setVar`).
+   */
+  remoteAddr: string;
+  /** `$remote_port` when a plugin replaced the client address with one that carried a port. */
+  remotePort: string | undefined = undefined;
   /** When the request arrived (ms since epoch), for latencies and `msec`. */
   readonly startTime = Date.now();
+  /**
+   * Time spent forwarding to the upstream, ms (`$upstream_response_time`);
+   * undefined when nothing was sent upstream. Set by handle-request on
+   * requests with plugins (the prometheus plugin's upstream latency).
+   */
+  upstreamTimeMs: number | undefined = undefined;
+  /**
+   * The client socket's bytes written before this response, for
+   * `$bytes_sent`. Set by handle-request on requests with plugins.
+   */
+  bytesSentBefore: number | undefined = undefined;
 
   private cache: Map<string, unknown> | undefined;
   private args: Map<string, ArgValue[]> | undefined;
@@ -74,12 +92,12 @@ export class RequestContext {
     queryString: string,
     /** `$host`: Host header without port, lower-cased (or the listener address). */
     readonly host: string,
-    /** `$remote_addr` after real-ip processing. */
-    readonly remoteAddr: string,
+    remoteAddr: string,
     readonly listener: ListenerInfo,
   ) {
     this.uri = uri;
     this.queryString = queryString;
+    this.remoteAddr = remoteAddr;
   }
 
   /** All values of one query argument (decoded), or undefined. */
@@ -140,6 +158,21 @@ export class RequestContext {
         this.uri = String(value);
         this.cache?.delete('uri');
         return;
+      // The client address, replaced by a plugin (real-ip; APISIX's
+      // `resty.apisix.client.set_real_ip`). Everything that runs later sees
+      // the new value: `$remote_addr` for plugins, the upstream's X-Real-IP
+      // and X-Forwarded-For, and balancers hashing on the client, because
+      // the core reads `remoteAddr` only when it forwards. `$realip_remote_addr`
+      // keeps the TCP peer. Writing nothing (APISIX's `ctx.var.remote_addr =
+      // nil`, which only flushes its variable cache) keeps the address.
+      case 'remote_addr':
+        if (typeof value === 'string' && value !== '') this.remoteAddr = value;
+        this.cache?.delete(name);
+        return;
+      case 'remote_port':
+        if (value !== undefined && value !== null && value !== '') this.remotePort = String(value);
+        this.cache?.delete(name);
+        return;
     }
     (this.cache ??= new Map()).set(name, value);
   }
@@ -173,6 +206,7 @@ export class RequestContext {
       case 'realip_remote_addr':
         return this.req.socket.remoteAddress;
       case 'remote_port':
+        if (this.remotePort !== undefined) return this.remotePort;
         return this.req.socket.remotePort === undefined ? undefined : String(this.req.socket.remotePort);
       case 'realip_remote_port':
         return this.req.socket.remotePort === undefined ? undefined : String(this.req.socket.remotePort);
@@ -222,6 +256,15 @@ export class RequestContext {
         return this.upstreamUri ?? this.req.url;
       case 'upstream_host':
         return this.upstreamHost;
+      // nginx's logging variables (seconds with millisecond resolution; byte counts).
+      case 'request_time':
+        return ((Date.now() - this.startTime) / 1000).toFixed(3);
+      case 'upstream_response_time':
+        return this.upstreamTimeMs === undefined ? undefined : (this.upstreamTimeMs / 1000).toFixed(3);
+      case 'request_length':
+        return String(requestLength(this.req));
+      case 'bytes_sent':
+        return this.bytesSentBefore === undefined ? undefined : String((this.req.socket.bytesWritten ?? this.bytesSentBefore) - this.bytesSentBefore);
     }
     const custom = this.customVars?.get(name);
     if (custom) return custom(this);
@@ -241,4 +284,19 @@ export class RequestContext {
     }
     return undefined;
   }
+}
+
+/**
+ * `$request_length`: request line, headers and body as received. The head is
+ * rebuilt from the parsed request (Node keeps header bytes as latin1, one
+ * character per byte); the body counts by Content-Length, so a chunked body
+ * counts as 0.
+ */
+function requestLength(req: IncomingMessage): number {
+  // METHOD SP target SP HTTP/x.y CRLF ... CRLF
+  let length = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 9 + req.httpVersion.length;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) length += (raw[i] as string).length + (raw[i + 1] as string).length + 4;
+  const body = Number(req.headers['content-length']);
+  return length + 2 + (Number.isFinite(body) && body > 0 ? body : 0);
 }

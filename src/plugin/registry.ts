@@ -156,10 +156,11 @@ export class PluginRegistry implements PluginCatalog {
     // The stored metadata carries its `id` (the plugin name); it is not part of the plugin's schema.
     const { id: _id, ...rest } = target;
     const schemaError = plugin.validateMetadata(rest);
-    if (schemaError !== undefined) return `invalid configuration: ${schemaError}`;
+    // The resource checker adds APISIX's `invalid configuration: ` prefix.
+    if (schemaError !== undefined) return schemaError;
     if (fillDefaults) Object.assign(value, rest);
     const semantic = plugin.definition.check?.(rest, 'metadata');
-    return semantic === undefined ? undefined : `invalid configuration: ${semantic}`;
+    return semantic;
   }
 
   /**

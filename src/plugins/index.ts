@@ -14,6 +14,11 @@ import azureFunctions from './azure-functions.js';
 import openfunction from './openfunction.js';
 import openwhisk from './openwhisk.js';
 import awsLambda from './aws-lambda.js';
+import basicAuth from './basic-auth.js';
+import cors from './cors.js';
+import requestId from './request-id.js';
+import realIp from './real-ip.js';
+import uriBlocker from './uri-blocker.js';
 
 export const builtinPlugins: ReadonlyArray<AnyPluginDefinition> = [
   jwtAuth,
@@ -26,4 +31,9 @@ export const builtinPlugins: ReadonlyArray<AnyPluginDefinition> = [
   openfunction,
   openwhisk,
   awsLambda,
+  basicAuth,
+  cors,
+  requestId,
+  realIp,
+  uriBlocker,
 ];
