@@ -19,6 +19,9 @@ import cors from './cors.js';
 import requestId from './request-id.js';
 import realIp from './real-ip.js';
 import uriBlocker from './uri-blocker.js';
+import limitReq from './limit-req.js';
+import faultInjection from './fault-injection.js';
+import mocking from './mocking.js';
 
 export const builtinPlugins: ReadonlyArray<AnyPluginDefinition> = [
   jwtAuth,
@@ -36,4 +39,7 @@ export const builtinPlugins: ReadonlyArray<AnyPluginDefinition> = [
   requestId,
   realIp,
   uriBlocker,
+  limitReq,
+  faultInjection,
+  mocking,
 ];

@@ -17,19 +17,26 @@
  * - a rejection answers `rejected_code` (503), with
  *   `{"error_msg": rejected_msg}` when a message is configured.
  *
- * Not supported yet, refused when a configuration is written: the Redis
- * policies (`redis`, `redis-cluster`, `redis-sentinel`) and
- * `window_type: sliding`. Their fields are in the schema, so APISIX
- * configurations validate and the refusal names the reason.
+ * `policy: redis` counts in one Redis server instead (limit/redis-counters.ts):
+ * one atomic script per request, so every node pointing at the server shares
+ * the totals exactly; a Redis failure answers 500 unless `allow_degradation`.
+ *
+ * Not supported yet, refused when a configuration is written:
+ * `redis-cluster`, `redis-sentinel` and `window_type: sliding`. Their fields
+ * are in the schema, so APISIX configurations validate and the refusal
+ * names the reason.
  */
-import { createHash } from 'node:crypto';
-import type { PluginContext } from '../pdk/context.js';
+import type { PluginContext, SharedCounters } from '../pdk/context.js';
 import type { ConfKind, Verdict } from '../pdk/plugin.js';
 import { definePlugin } from '../pdk/plugin.js';
 import { FngateError, errorMessage } from '../errors.js';
 import { luaToString } from '../resources/lua-text.js';
 import { luaToNumber } from '../util/lua-number.js';
 import { compileVarTemplate, type VarTemplate } from './lib/var-template.js';
+import { confVersion, stableJson } from './limit/conf-version.js';
+import { redisConnection } from './limit/redis-connection.js';
+import { RedisCounters } from './limit/redis-counters.js';
+import { policyConditions, redisTargetOf, REDIS_CLUSTER_POLICY, REDIS_POLICY, type PolicySchema, type RedisPolicyConf } from './limit/redis-schema.js';
 
 export interface LimitCountRule {
   readonly count: number | string;
@@ -60,57 +67,38 @@ const NO_DELAYED_SYNC = -1;
 
 const positiveIntegerOrString = { oneOf: [{ type: 'integer', exclusiveMinimum: 0 }, { type: 'string' }] };
 
-/** Extra fields of the Redis policies (APISIX's `apisix/utils/redis-schema.lua` and the sentinel addition). */
-const policyProperties: Readonly<Record<string, { properties: Record<string, unknown>; required: string[] }>> = {
-  redis: {
-    properties: {
-      redis_host: { type: 'string', minLength: 2 },
-      redis_port: { type: 'integer', minimum: 1, default: 6379 },
-      redis_username: { type: 'string', minLength: 1 },
-      redis_password: { type: 'string', minLength: 0 },
-      redis_database: { type: 'integer', minimum: 0, default: 0 },
-      redis_timeout: { type: 'integer', minimum: 1, default: 1000 },
-      redis_ssl: { type: 'boolean', default: false },
-      redis_ssl_verify: { type: 'boolean', default: false },
-    },
-    required: ['redis_host'],
-  },
-  'redis-cluster': {
-    properties: {
-      redis_cluster_nodes: { type: 'array', minItems: 1, items: { type: 'string', minLength: 2, maxLength: 100 } },
-      redis_password: { type: 'string', minLength: 0 },
-      redis_timeout: { type: 'integer', minimum: 1, default: 1000 },
-      redis_cluster_name: { type: 'string' },
-      redis_cluster_ssl: { type: 'boolean', default: false },
-      redis_cluster_ssl_verify: { type: 'boolean', default: false },
-    },
-    required: ['redis_cluster_nodes', 'redis_cluster_name'],
-  },
-  'redis-sentinel': {
-    properties: {
-      redis_sentinels: {
-        type: 'array',
-        minItems: 1,
-        items: {
-          type: 'object',
-          properties: { host: { type: 'string', minLength: 2 }, port: { type: 'integer', minimum: 1, maximum: 65535 } },
-          required: ['host', 'port'],
-          additionalProperties: false,
-        },
+/** `policy: redis-sentinel` (limit-count only): validated, not served by fngate yet. */
+const REDIS_SENTINEL_POLICY: PolicySchema = {
+  properties: {
+    redis_sentinels: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        properties: { host: { type: 'string', minLength: 2 }, port: { type: 'integer', minimum: 1, maximum: 65535 } },
+        required: ['host', 'port'],
+        additionalProperties: false,
       },
-      redis_master_name: { type: 'string', minLength: 1 },
-      redis_role: { type: 'string', enum: ['master', 'slave'], default: 'master' },
-      redis_connect_timeout: { type: 'integer', minimum: 1, default: 1000 },
-      redis_read_timeout: { type: 'integer', minimum: 1, default: 1000 },
-      redis_keepalive_timeout: { type: 'integer', minimum: 1, default: 60000 },
-      redis_database: { type: 'integer', minimum: 0, default: 0 },
-      redis_username: { type: 'string', minLength: 1 },
-      redis_password: { type: 'string', minLength: 0 },
-      sentinel_username: { type: 'string', minLength: 1 },
-      sentinel_password: { type: 'string', minLength: 0 },
     },
-    required: ['redis_sentinels', 'redis_master_name'],
+    redis_master_name: { type: 'string', minLength: 1 },
+    redis_role: { type: 'string', enum: ['master', 'slave'], default: 'master' },
+    redis_connect_timeout: { type: 'integer', minimum: 1, default: 1000 },
+    redis_read_timeout: { type: 'integer', minimum: 1, default: 1000 },
+    redis_keepalive_timeout: { type: 'integer', minimum: 1, default: 60000 },
+    redis_database: { type: 'integer', minimum: 0, default: 0 },
+    redis_username: { type: 'string', minLength: 1 },
+    redis_password: { type: 'string', minLength: 0 },
+    sentinel_username: { type: 'string', minLength: 1 },
+    sentinel_password: { type: 'string', minLength: 0 },
   },
+  required: ['redis_sentinels', 'redis_master_name'],
+};
+
+/** Extra fields of the Redis policies (APISIX's `apisix/utils/redis-schema.lua` and the sentinel addition). */
+const policyProperties: Readonly<Record<string, PolicySchema>> = {
+  redis: REDIS_POLICY,
+  'redis-cluster': REDIS_CLUSTER_POLICY,
+  'redis-sentinel': REDIS_SENTINEL_POLICY,
 };
 
 const schemaProperties: Record<string, unknown> = {
@@ -141,24 +129,11 @@ const schemaProperties: Record<string, unknown> = {
   sync_interval: { type: 'number', default: NO_DELAYED_SYNC },
 };
 
-/**
- * `if policy == <policy> then <its fields>`. `required` stands in for the
- * default: api7/jsonschema fills `policy: local` before it reaches `if`,
- * Ajv evaluates `if` first, where an absent policy would match vacuously.
- */
-function policyBranch(policy: string, otherwise?: Record<string, unknown>): Record<string, unknown> {
-  return {
-    if: { properties: { policy: { enum: [policy] } }, required: ['policy'] },
-    then: policyProperties[policy],
-    ...(otherwise ? { else: otherwise } : {}),
-  };
-}
-
 const schema = {
   type: 'object',
   properties: schemaProperties,
   oneOf: [{ required: ['count', 'time_window'] }, { required: ['rules'] }],
-  ...policyBranch('redis', policyBranch('redis-cluster', policyBranch('redis-sentinel'))),
+  ...policyConditions(Object.entries(policyProperties)),
 };
 
 const DEFAULT_HEADERS = {
@@ -199,19 +174,11 @@ interface Compiled {
   /** APISIX's plugin-level `conf_version`: changes only when this plugin's settings change. */
   readonly version: string;
   readonly rejection: Verdict;
+  /** `policy: redis`: the server's counters; otherwise the node's (`ctx.counters`). */
+  readonly counters: SharedCounters | undefined;
 }
 
 const compiledConfs = new WeakMap<LimitCountConf, Compiled>();
-
-/** JSON with object keys sorted, so equal settings give equal text whatever their order. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 function amount(value: number | string): Amount {
   return typeof value === 'number' ? value : compileVarTemplate(value);
@@ -228,8 +195,9 @@ function compile(conf: LimitCountConf): Compiled {
     single: rules === undefined ? { count: amount(conf.count ?? 0), timeWindow: amount(conf.time_window ?? 0) } : undefined,
     rules,
     keyTemplate: conf.key_type === 'var_combination' ? compileVarTemplate(conf.key) : undefined,
-    version: createHash('sha256').update(stableJson(conf)).digest('base64url').slice(0, 16),
+    version: confVersion(conf),
     rejection: conf.rejected_msg === undefined ? conf.rejected_code : [conf.rejected_code, { error_msg: conf.rejected_msg }],
+    counters: conf.policy === 'redis' ? new RedisCounters(redisConnection(redisTargetOf(conf as RedisPolicyConf))) : undefined,
   };
 }
 
@@ -337,8 +305,8 @@ function counterFailed(conf: LimitCountConf, ctx: PluginContext, err: unknown): 
 
 /**
  * Count this request against one limit: synchronous when the counters are
- * (one worker), a promise when they live in the primary. `next` runs after
- * an accepted count (the following rule).
+ * (one worker), a promise when they live in the primary or in Redis. `next`
+ * runs after an accepted count (the following rule).
  */
 function countOne(
   conf: LimitCountConf,
@@ -350,9 +318,9 @@ function countOne(
   headerPrefix: string | undefined,
   next?: () => Verdict | Promise<Verdict>,
 ): Verdict | Promise<Verdict> {
-  let result: ReturnType<PluginContext['counters']['incr']>;
+  let result: ReturnType<SharedCounters['incr']>;
   try {
-    result = ctx.counters.incr(key, 1, window);
+    result = (c.counters ?? ctx.counters).incr(key, 1, window);
   } catch (err) {
     return counterFailed(conf, ctx, err);
   }
@@ -423,7 +391,7 @@ function checkConf(conf: LimitCountConf, kind: ConfKind): string | undefined {
     if (keys.has(rule.key)) return `duplicate key '${rule.key}' in rules`;
     keys.add(rule.key);
   }
-  if (conf.policy !== 'local') return `policy "${conf.policy}" is not supported by fngate yet, only "local" is`;
+  if (conf.policy !== 'local' && conf.policy !== 'redis') return `policy "${conf.policy}" is not supported by fngate yet, only "local" and "redis" are`;
   if (conf.window_type !== 'fixed') return `window_type "${conf.window_type}" is not supported by fngate yet, only "fixed" is`;
   // Last, so that only configurations that are otherwise accepted become a group's reference.
   if (conf.group !== undefined) return checkGroup(conf as LimitCountConf & { group: string });
