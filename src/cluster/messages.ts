@@ -5,6 +5,7 @@
  */
 import type { FngateConfig } from '../config/types.js';
 import type { KeyValue, RangeResult, WatchBatch } from '../store/types.js';
+import type { WorkerMetricsReport } from '../plugins/prometheus/families.js';
 
 /** How often workers send a heartbeat to the primary's watchdog, ms. */
 export const HEARTBEAT_INTERVAL_MS = 500;
@@ -49,7 +50,11 @@ export type WorkerMessage =
     readonly keys: readonly string[];
     readonly deltas: readonly number[];
     readonly windows: readonly number[];
-  };
+  }
+  /** Prometheus (src/plugins/prometheus/exporter.ts): answer to `metrics.scrape`; null when the worker counts nothing. */
+  | { readonly t: 'metrics.report'; readonly id: number; readonly report: WorkerMetricsReport | null }
+  /** Prometheus: a draining worker's counts, sent just before it exits, so the node's totals keep them. */
+  | { readonly t: 'metrics.final'; readonly report: WorkerMetricsReport };
 
 /** Primary → worker. */
 export type PrimaryMessage =
@@ -66,7 +71,9 @@ export type PrimaryMessage =
   /** Shared counters: count and seconds left of each increment of `counter.incr`, in order. */
   | { readonly t: 'counter.result'; readonly batch: number; readonly counts: readonly number[]; readonly ttls: readonly number[] }
   /** Shared counters: the batch was refused as a whole (nothing was counted). */
-  | { readonly t: 'counter.error'; readonly batch: number; readonly error: WireError };
+  | { readonly t: 'counter.error'; readonly batch: number; readonly error: WireError }
+  /** Prometheus: report this worker's metrics (answered by `metrics.report` with the same `id`). */
+  | { readonly t: 'metrics.scrape'; readonly id: number };
 
 export function isWorkerMessage(m: unknown): m is WorkerMessage {
   return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';

@@ -21,6 +21,7 @@ import type { RunningListeners } from '../http/listeners.js';
 import { loadConfig } from '../config/load.js';
 import { loadRegistry } from '../plugin/load-registry.js';
 import { PluginHost } from '../plugin/plugin-host.js';
+import { configureServerless, workerNodeFlags } from '../plugins/serverless/settings.js';
 import { startControlPlane, type ControlPlane } from '../control-plane.js';
 import { errorMessage } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -31,6 +32,7 @@ import { StoreMirror } from './store-mirror.js';
 import type { ConfigStore } from '../store/types.js';
 import { startStatusServer, type NodeStatus } from './status-server.js';
 import { removePidFile, writePidFile } from './pid-file.js';
+import { createPrometheusExporter } from '../plugins/prometheus/exporter.js';
 
 /**
  * V8 flags for workers. A proxy allocates a lot of short-lived garbage per
@@ -63,6 +65,8 @@ function restartOnlyChanges(before: FngateConfig, after: FngateConfig): string[]
   if (!same(before.apisix.enable_admin, after.apisix.enable_admin)) changed.push('apisix.enable_admin');
   if (!same(before.apisix.control, after.apisix.control) || before.apisix.enable_control !== after.apisix.enable_control) changed.push('apisix.control');
   if (before.fngate.data_dir !== after.fngate.data_dir) changed.push('fngate.data_dir');
+  // Workers are started with sandbox-specific V8 flags chosen at start.
+  if (!same(before.fngate.serverless, after.fngate.serverless)) changed.push('fngate.serverless');
   return changed;
 }
 
@@ -79,6 +83,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   let plugins: PluginHost;
   let workerStore: ConfigStore;
   try {
+    // The Admin API runs user functions' top-level code when it validates them (fngate.serverless).
+    await configureServerless(config, { role: 'primary', logger });
     plugins = new PluginHost(await loadRegistry(config, logger, { fresh: false }), logger.child({ module: 'plugins' }));
     control = await startControlPlane({ config, logger, plugins, reloadPlugins: () => reloadPlugins() });
     // Workers read a copy of a remote store kept by the primary, so they never depend on etcd being up.
@@ -93,10 +99,22 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   // Workers accept connections themselves (like nginx workers), so the
   // primary is never in the request path.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ ...workerEntry(), serialization: 'advanced' });
+  const entry = workerEntry();
+  // isolated-vm needs --no-node-snapshot in the workers that run functions (fngate.serverless.sandbox).
+  cluster.setupPrimary({ ...entry, execArgv: [...entry.execArgv, ...workerNodeFlags(config)], serialization: 'advanced' });
 
   // The node's shared counters (limit-count local policy): workers increment them over IPC.
   const counters = new LocalCounters();
+  // Prometheus: the workers' metrics, added up when the export server is scraped (plugin_attr.prometheus).
+  const prometheus = createPrometheusExporter({
+    config,
+    configStore: control.store,
+    workerStore,
+    storePrefix: control.prefix,
+    workers: () => Object.values(cluster.workers ?? {}).flatMap((w) => (w ? [w] : [])),
+    logger: logger.child({ module: 'prometheus' }),
+  });
+  if (prometheus) cluster.on('exit', (worker) => prometheus.workerExited(worker.id));
   let reloadSeq = 0;
   const pendingReloads = new Map<number, { left: number; errors: string[]; done: () => void }>();
   const supervisor = new WorkerSupervisor(config, {
@@ -106,6 +124,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     watchdogSeconds: config.fngate.worker_watchdog_timeout,
     onMessage(handle, message) {
       if (handleCounterMessage(message, counters, handle.worker)) return true;
+      if (prometheus?.handle(handle.worker, message)) return true;
       if (message.t === 'plugins.reloaded') {
         const pending = pendingReloads.get(message.id);
         if (!pending) return true;
@@ -158,8 +177,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     let next: FngateConfig;
     try {
       const reread = await loadConfig(config.configPath, { logger });
-      // Keys the primary resolved at start (the generated admin key) stay as they are.
-      next = { ...reread, deployment: config.deployment };
+      // Keys the primary resolved at start (the generated admin key) and the
+      // sandbox the workers' flags were chosen for stay as they are.
+      next = { ...reread, deployment: config.deployment, fngate: { ...reread.fngate, serverless: config.fngate.serverless } };
     } catch (err) {
       logger.error({ err: errorMessage(err) }, 'reload refused: config.yaml is invalid; the node keeps running as it was');
       return;
@@ -202,7 +222,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       stopping = true;
       const timeoutMs = supervisor.config.nginx_config.worker_shutdown_timeout * 1000;
       logger.info({ signal, timeout_s: timeoutMs / 1000 }, 'stopping');
-      await Promise.all([supervisor.stop(timeoutMs), control.admin?.close(timeoutMs), statusServer?.close(1_000)]);
+      await Promise.all([supervisor.stop(timeoutMs), control.admin?.close(timeoutMs), statusServer?.close(1_000), prometheus?.close()]);
       if (workerStore !== control.store) await workerStore.close();
       await control.close(0).catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'error closing the store'));
       counters.close();
@@ -233,11 +253,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
           logger.error({ err: errorMessage(err), address: config.apisix.control }, 'status endpoint not available');
         }
       }
+      await prometheus?.start();
       writePidFile(config.fngate.data_dir);
       logger.info({
         proxy: config.apisix.node_listen.map((a) => `${a.ip}:${a.port}`),
         admin: control.admin?.bound.map((a) => `${a.ip}:${a.port}`),
         control: statusServer?.bound.map((a) => `${a.ip}:${a.port}`),
+        prometheus: prometheus?.bound.map((a) => `${a.ip}:${a.port}`),
         workers: config.nginx_config.worker_processes,
         config_provider: config.deployment.config_provider,
         store: control.store.backend,

@@ -9,11 +9,13 @@
 import { createLogger, type Logger } from '../log.js';
 import { loadRegistry } from '../plugin/load-registry.js';
 import { PluginHost } from '../plugin/plugin-host.js';
+import { configureServerless } from '../plugins/serverless/settings.js';
 import { startDataPlane, type DataPlane } from '../data-plane.js';
 import { errorMessage } from '../errors.js';
 import { RemoteStore, type IpcChannel } from './remote-store.js';
 import { createSharedCounters, type CounterChannel, type WorkerCounters } from './counters.js';
 import { HEARTBEAT_INTERVAL_MS, isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
+import { sendFinalReport, watchProxyConnections, workerMetricsReport } from '../plugins/prometheus/worker-metrics.js';
 
 const channel: IpcChannel = { send: (m: WorkerMessage) => process.send?.(m) };
 const store = new RemoteStore(channel);
@@ -32,6 +34,8 @@ async function stop(timeoutMs: number, code: number): Promise<void> {
   } catch (err) {
     logger?.error({ err: errorMessage(err) }, 'error while draining');
   }
+  // Prometheus: the counts of the requests this worker served stay in the node's totals.
+  await sendFinalReport((m, done) => process.send?.(m, undefined, undefined, done), process.connected);
   await store.close();
   counters?.close();
   process.exit(code);
@@ -41,10 +45,14 @@ async function start(message: Extract<PrimaryMessage, { t: 'config' }>): Promise
   const { config, prefix } = message;
   logger = createLogger({ level: config.fngate.log_level }).child({ worker: process.env.FNGATE_WORKER_SLOT });
   try {
+    // User functions' sandbox and watchdog report (fngate.serverless), before any configuration compiles.
+    await configureServerless(config, { role: 'worker', logger, logBindings: { name: 'fngate', pid: process.pid, worker: process.env.FNGATE_WORKER_SLOT } });
     const host = new PluginHost(await loadRegistry(config, logger, { fresh: false }), logger.child({ module: 'plugins' }));
     await host.activate(config.plugin_attr);
     counters = createSharedCounters(config.nginx_config.worker_processes, counterChannel, { logger: logger.child({ module: 'counters' }) });
     dataPlane = await startDataPlane({ config, store, prefix, plugins: host, counters, logger });
+    // Prometheus: connection gauges and the request total of the proxy listeners.
+    if (host.has('prometheus')) watchProxyConnections(dataPlane.proxy.servers);
   } catch (err) {
     logger.fatal({ err: errorMessage(err), code: (err as { code?: string }).code }, 'worker failed to start');
     process.exit(1);
@@ -88,6 +96,9 @@ process.on('message', (message: unknown) => {
     case 'counter.result':
     case 'counter.error':
       counters?.receive(message);
+      return;
+    case 'metrics.scrape':
+      channel.send({ t: 'metrics.report', id: message.id, report: workerMetricsReport() ?? null });
       return;
     default:
       store.receive(message);

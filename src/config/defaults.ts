@@ -93,6 +93,12 @@ const DEFAULTS: RawObject = {
     log_level: 'info',
     // A worker whose event loop has not ticked for this long is replaced.
     worker_watchdog_timeout: '10s',
+    serverless: {
+      sandbox: 'vm',
+      allowed_modules: [],
+      timeout_ms: 100,
+      memory_mb: 32,
+    },
   },
 };
 

@@ -94,6 +94,7 @@ describe('defaults', () => {
       custom_plugin_dirs: [],
       log_level: 'info',
       worker_watchdog_timeout: 10,
+      serverless: { sandbox: 'vm', allowed_modules: [], timeout_ms: 100, memory_mb: 32 },
     });
   });
 

@@ -91,6 +91,7 @@ export interface ValidDocument {
     custom_plugin_dirs: string[];
     log_level: string;
     worker_watchdog_timeout: string | number;
+    serverless: { sandbox: 'vm' | 'isolated'; allowed_modules: string[]; timeout_ms: number; memory_mb: number };
   };
 }
 
@@ -183,6 +184,7 @@ export function normalizeDocument(
       custom_plugin_dirs: doc.fngate.custom_plugin_dirs.map((dir) => resolve(configDir, dir)),
       log_level: doc.fngate.log_level,
       worker_watchdog_timeout: seconds(doc.fngate.worker_watchdog_timeout),
+      serverless: { ...doc.fngate.serverless, allowed_modules: [...doc.fngate.serverless.allowed_modules] },
     },
   };
   return deepFreeze(config);

@@ -288,8 +288,18 @@ const fngate = mapping(
     custom_plugin_dirs: listOf(nonEmptyString),
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     worker_watchdog_timeout: duration,
+    serverless: mapping(
+      {
+        sandbox: { enum: ['vm', 'isolated'] },
+        allowed_modules: listOf(nonEmptyString, { uniqueItems: true }),
+        timeout_ms: count(1),
+        // isolated-vm refuses smaller heaps.
+        memory_mb: count(8),
+      },
+      ['sandbox', 'allowed_modules', 'timeout_ms', 'memory_mb'],
+    ),
   },
-  ['data_dir', 'custom_plugin_dirs', 'log_level', 'worker_watchdog_timeout'],
+  ['data_dir', 'custom_plugin_dirs', 'log_level', 'worker_watchdog_timeout', 'serverless'],
 );
 
 /** The whole document. */

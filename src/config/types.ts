@@ -128,5 +128,19 @@ export interface FngateConfig {
     readonly log_level: string;
     /** Seconds a worker's event loop may stall before the primary replaces it. */
     readonly worker_watchdog_timeout: number;
+    /** The serverless plugins' sandbox (docs/plugins/serverless.md). */
+    readonly serverless: ServerlessSettings;
   };
+}
+
+/** `fngate.serverless`: how user functions (serverless plugins, `_meta.pre_function`) run. */
+export interface ServerlessSettings {
+  /** `vm`: a node:vm context per function (default); `isolated`: an isolated-vm isolate per function. */
+  readonly sandbox: 'vm' | 'isolated';
+  /** Module names functions may `require()` (vm sandbox only). */
+  readonly allowed_modules: readonly string[];
+  /** isolated: time limit of each call into a function, ms. */
+  readonly timeout_ms: number;
+  /** isolated: heap cap of each function's isolate, MB. */
+  readonly memory_mb: number;
 }

@@ -211,6 +211,9 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
     if (alwaysShowUpstreamStatus || status >= 500) headers['x-apisix-upstream-status'] = info.upstreamStatus;
     core.status = status;
     core.upstreamStatus = info.upstreamStatus;
+    // `$balancer_ip`/`$balancer_port`: the node that answered (prometheus' `node` label).
+    core.balancerIp = info.node.host;
+    core.balancerPort = info.node.port;
   }
 
   function finishPlain(core: RequestContext, route: CompiledRoute, res: ServerResponse, outcome: ForwardOutcome): void {
@@ -283,6 +286,8 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
   async function pluginFlow(resolved: Resolved, req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Socket; head: Buffer }): Promise<void> {
     const { core, snapshot, route } = resolved;
     const ctx = new GatewayContext({ core, snapshot, route, logger, counters: options.counters });
+    // `$bytes_sent` counts from here (only requests with plugins have a log phase to read it).
+    core.bytesSentBefore = req.socket.bytesWritten;
     const routeNames = route?.chain?.names;
     const chains: ResponseChains = {
       global: snapshot.globalChain,
@@ -385,6 +390,7 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
     }
 
     let outcome: ForwardOutcome;
+    core.upstreamStartedAt = performance.now();
     try {
       outcome = await forward(upstream, {
         method: request.method,
@@ -401,6 +407,9 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       failWith500(ctx, res, chains, err);
       return;
     }
+    // `$upstream_response_time` counts only when a request went out (a before_proxy verdict stops its attempt first).
+    if (outcome.attempts > (outcome.kind === 'stopped' ? 1 : 0)) core.upstreamEndedAt = performance.now();
+    else core.upstreamStartedAt = undefined;
     switch (outcome.kind) {
       case 'proxied':
         if (outcome.error) logger.warn({ route: route.identity.id, err: outcome.error.message }, 'response interrupted');

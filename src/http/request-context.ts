@@ -29,7 +29,9 @@ export interface RouteIdentity {
 const HOSTNAME = osHostname();
 
 /** Variables that nginx recomputes on every read; they are never cached. */
-const UNCACHED = new Set(['args', 'is_args', 'query_string', 'request_uri', 'upstream_uri', 'time_iso8601', 'msec', 'status', 'request_time', 'upstream_response_time', 'bytes_sent']);
+const UNCACHED = new Set(['args', 'is_args', 'query_string', 'request_uri', 'upstream_uri', 'time_iso8601', 'msec', 'status', 'request_time', 'upstream_response_time', 'bytes_sent',
+  // A retry picks another node: read these fresh in every before_proxy.
+  'balancer_ip', 'balancer_port', 'upstream_status']);
 
 /** Per-process counter behind `$request_id`-style ids; uniqueness, not secrecy. */
 let requestCounter = 0;
@@ -66,11 +68,14 @@ export class RequestContext {
   /** When the request arrived (ms since epoch), for latencies and `msec`. */
   readonly startTime = Date.now();
   /**
-   * Time spent forwarding to the upstream, ms (`$upstream_response_time`);
-   * undefined when nothing was sent upstream. Set by handle-request on
-   * requests with plugins (the prometheus plugin's upstream latency).
+   * `$upstream_response_time` (the prometheus plugin's upstream latency):
+   * when forwarding began and ended (`performance.now()`). Set by
+   * handle-request on requests with plugins; no start when nothing was sent
+   * upstream, no end yet while the response is still being relayed (the log
+   * phase of a proxied response may run before forward() settles).
    */
-  upstreamTimeMs: number | undefined = undefined;
+  upstreamStartedAt: number | undefined = undefined;
+  upstreamEndedAt: number | undefined = undefined;
   /**
    * The client socket's bytes written before this response, for
    * `$bytes_sent`. Set by handle-request on requests with plugins.
@@ -98,6 +103,19 @@ export class RequestContext {
     this.uri = uri;
     this.queryString = queryString;
     this.remoteAddr = remoteAddr;
+  }
+
+  /** Milliseconds spent forwarding upstream so far (`$upstream_response_time`); undefined when nothing was sent upstream. */
+  upstreamResponseMs(): number | undefined {
+    if (this.upstreamStartedAt === undefined) return undefined;
+    return (this.upstreamEndedAt ?? performance.now()) - this.upstreamStartedAt;
+  }
+
+  /** Bytes written to the client for this request so far (`$bytes_sent`); undefined when not tracked. */
+  bytesSent(): number | undefined {
+    const before = this.bytesSentBefore;
+    if (before === undefined) return undefined;
+    return (this.req.socket.bytesWritten ?? before) - before;
   }
 
   /** All values of one query argument (decoded), or undefined. */
@@ -259,12 +277,16 @@ export class RequestContext {
       // nginx's logging variables (seconds with millisecond resolution; byte counts).
       case 'request_time':
         return ((Date.now() - this.startTime) / 1000).toFixed(3);
-      case 'upstream_response_time':
-        return this.upstreamTimeMs === undefined ? undefined : (this.upstreamTimeMs / 1000).toFixed(3);
+      case 'upstream_response_time': {
+        const ms = this.upstreamResponseMs();
+        return ms === undefined ? undefined : (ms / 1000).toFixed(3);
+      }
       case 'request_length':
         return String(requestLength(this.req));
-      case 'bytes_sent':
-        return this.bytesSentBefore === undefined ? undefined : String((this.req.socket.bytesWritten ?? this.bytesSentBefore) - this.bytesSentBefore);
+      case 'bytes_sent': {
+        const bytes = this.bytesSent();
+        return bytes === undefined ? undefined : String(bytes);
+      }
     }
     const custom = this.customVars?.get(name);
     if (custom) return custom(this);
@@ -292,7 +314,7 @@ export class RequestContext {
  * character per byte); the body counts by Content-Length, so a chunked body
  * counts as 0.
  */
-function requestLength(req: IncomingMessage): number {
+export function requestLength(req: IncomingMessage): number {
   // METHOD SP target SP HTTP/x.y CRLF ... CRLF
   let length = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 9 + req.httpVersion.length;
   const raw = req.rawHeaders;

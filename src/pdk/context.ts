@@ -116,6 +116,9 @@ export interface PluginContext {
   readonly conf_type: string | undefined;
   readonly conf_id: string | undefined;
   readonly conf_version: string | undefined;
+  /** The upstream node of the current attempt (set before each before_proxy run; changes on retries). */
+  readonly balancer_ip: string | undefined;
+  readonly balancer_port: number | undefined;
   /** Set by an auth plugin through `attachConsumer()`. */
   readonly consumer: Consumer | undefined;
   readonly consumer_name: string | undefined;

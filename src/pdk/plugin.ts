@@ -97,6 +97,14 @@ export interface PluginDefinition<Conf = Record<string, unknown>> {
    * error text, or nothing. Runs at Admin writes and at load.
    */
   check?(conf: Conf, kind: ConfKind): string | undefined;
+  /**
+   * The phases one configuration takes part in, when that is less than the
+   * phase functions the plugin defines (the serverless plugins: only the
+   * phases that have user functions). Called once per configuration when
+   * its chain is compiled; leaving a plugin out of `body_filter` keeps the
+   * proxied body on the fast path.
+   */
+  phasesFor?(conf: Conf): readonly PhaseName[];
   init?(ctx: PluginInitContext): void | Promise<void>;
   destroy?(): void | Promise<void>;
   // Phase functions are declared as methods: a plugin with a precise `Conf`

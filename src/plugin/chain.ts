@@ -21,6 +21,8 @@ export interface ChainEntry {
   readonly priority: number;
   /** Brought in by a consumer or consumer group (spec/plugins.md §4 step 3). */
   readonly fromConsumer: boolean;
+  /** Phases this configuration runs in (the plugin's, narrowed by `phasesFor`). */
+  readonly phases: ReadonlySet<PhaseName>;
 }
 
 export type PhaseList = readonly ChainEntry[] | null;
@@ -76,6 +78,7 @@ export function compileChain(
     }
     if (meta.disable) continue;
     if (meta.priority !== undefined) customPriority = true;
+    const only = plugin.definition.phasesFor?.(conf);
     entries.push({
       plugin,
       name,
@@ -83,6 +86,7 @@ export function compileChain(
       meta,
       priority: meta.priority ?? plugin.priority,
       fromConsumer: fromConsumer?.has(name) ?? false,
+      phases: only ? new Set(only.filter((p) => plugin.phases.has(p))) : plugin.phases,
     });
   }
   if (entries.length === 0) return EMPTY_CHAIN;
@@ -90,7 +94,7 @@ export function compileChain(
   entries.sort(customPriority ? (a, b) => b.priority - a.priority : (a, b) => b.plugin.priority - a.plugin.priority);
   const lists = {} as Record<PhaseName, PhaseList>;
   for (const phase of PHASES) {
-    const list = entries.filter((e) => e.plugin.phases.has(phase));
+    const list = entries.filter((e) => e.phases.has(phase));
     lists[phase] = list.length > 0 ? list : null;
   }
   return { entries, names: new Set(entries.map((e) => e.name)), ...lists };

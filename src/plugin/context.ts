@@ -36,7 +36,12 @@ export class BodyTooLargeError extends FngateError {
   }
 }
 
-const REQUEST_PHASES: ReadonlySet<PhaseName | undefined> = new Set(['rewrite', 'access', 'before_proxy', undefined]);
+/**
+ * Upstream request headers are built once, before the first attempt (as in
+ * APISIX, whose before_proxy runs where nginx no longer lets a request
+ * header change), so a change in before_proxy would be silently lost.
+ */
+const REQUEST_PHASES: ReadonlySet<PhaseName | undefined> = new Set(['rewrite', 'access', undefined]);
 const BODY_PHASES: ReadonlySet<PhaseName | undefined> = new Set(['rewrite', 'access', undefined]);
 
 function headerText(value: HeaderValue): string {
@@ -320,6 +325,14 @@ export class GatewayContext implements PluginContext {
 
   get consumer(): Consumer | undefined {
     return this.#consumer;
+  }
+
+  get balancer_ip(): string | undefined {
+    return this.#core.balancerIp;
+  }
+
+  get balancer_port(): number | undefined {
+    return this.#core.balancerPort;
   }
 
   get consumer_name(): string | undefined {

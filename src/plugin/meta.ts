@@ -7,7 +7,7 @@
 import { compileExpr } from '../router/expr.js';
 import type { CompiledExpr } from '../router/types.js';
 import type { JsonSchema } from '../pdk/plugin.js';
-import { compileUserFunction, type UserFunction } from './user-function.js';
+import { checkUserFunction, compileUserFunction, type UserFunction } from './user-function.js';
 
 export const INJECTED_SCHEMA_COMMENT = 'this is a mark for our injected plugin schema';
 
@@ -66,11 +66,8 @@ export function checkMeta(meta: unknown): string | undefined {
     }
   }
   if (typeof meta.pre_function === 'string') {
-    try {
-      compileUserFunction(meta.pre_function);
-    } catch (err) {
-      return (err as Error).message;
-    }
+    const error = checkUserFunction(meta.pre_function);
+    if (error !== undefined) return error;
   }
   return undefined;
 }

@@ -14,6 +14,8 @@ import azureFunctions from './azure-functions.js';
 import openfunction from './openfunction.js';
 import openwhisk from './openwhisk.js';
 import awsLambda from './aws-lambda.js';
+import serverlessPreFunction from './serverless-pre-function.js';
+import serverlessPostFunction from './serverless-post-function.js';
 import basicAuth from './basic-auth.js';
 import cors from './cors.js';
 import requestId from './request-id.js';
@@ -22,6 +24,7 @@ import uriBlocker from './uri-blocker.js';
 import limitReq from './limit-req.js';
 import faultInjection from './fault-injection.js';
 import mocking from './mocking.js';
+import prometheus from './prometheus.js';
 
 export const builtinPlugins: ReadonlyArray<AnyPluginDefinition> = [
   jwtAuth,
@@ -34,6 +37,8 @@ export const builtinPlugins: ReadonlyArray<AnyPluginDefinition> = [
   openfunction,
   openwhisk,
   awsLambda,
+  serverlessPreFunction,
+  serverlessPostFunction,
   basicAuth,
   cors,
   requestId,
@@ -42,4 +47,5 @@ export const builtinPlugins: ReadonlyArray<AnyPluginDefinition> = [
   limitReq,
   faultInjection,
   mocking,
+  prometheus,
 ];

@@ -31,6 +31,7 @@ import {
   type ConnectionOptions,
   type FunctionResponse,
 } from './faas/index.js';
+import { timeFunctionCall } from './prometheus/function-metrics.js';
 
 export const OPENWHISK_PRIORITY = -1901;
 
@@ -126,7 +127,8 @@ async function invoke(c: CompiledConf, ctx: PluginContext): Promise<Verdict> {
   if (c.passRequest) body = webActionBody(ctx, body);
   let response: FunctionResponse;
   try {
-    response = await (c.endpoint as FunctionEndpoint).send({ method: 'POST', path: c.target, headers: c.headers, body });
+    // Counted in prometheus' serverless_function_duration_seconds (a no-op without the plugin).
+    response = await timeFunctionCall('openwhisk', ctx.route_id, () => (c.endpoint as FunctionEndpoint).send({ method: 'POST', path: c.target, headers: c.headers, body }));
   } catch (err) {
     ctx.log.error(FAILURE + (err instanceof FunctionCallError ? err.reason : describeFailure(err)));
     return 503;

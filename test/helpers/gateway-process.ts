@@ -98,6 +98,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     },
     nginx_config: { worker_processes: 1, worker_shutdown_timeout: '5s' },
     fngate: { log_level: 'info' },
+    // Tests run gateways side by side: none takes the default 127.0.0.1:9091 unless it asks to.
+    plugin_attr: { prometheus: { enable_export_server: false } },
   };
   const configPath = join(dir, 'config.yaml');
   if (options.configYaml !== undefined) writeFileSync(configPath, options.configYaml);

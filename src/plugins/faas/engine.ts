@@ -12,6 +12,7 @@ import { FunctionCallError, FunctionEndpoint, describeFailure } from './client.j
 import { buildOutgoingRequest, type OutgoingRequest } from './request.js';
 import { toVerdict } from './response.js';
 import { faasSchema, type FaasConf } from './schema.js';
+import { timeFunctionCall } from '../prometheus/function-metrics.js';
 
 /**
  * Puts a platform's credentials on the outgoing request (headers; a signer
@@ -102,12 +103,13 @@ export function defineFaasPlugin<Conf extends FaasConf = FaasConf>(spec: FaasPlu
     const request = buildOutgoingRequest(ctx, c.basePath, c.host, body);
     if (c.authorize !== undefined) await c.authorize(request, ctx);
     try {
-      const response = await (c.endpoint as FunctionEndpoint).send({
+      // Counted in prometheus' serverless_function_duration_seconds (a no-op without the plugin).
+      const response = await timeFunctionCall(spec.name, ctx.route_id, () => (c.endpoint as FunctionEndpoint).send({
         method: request.method,
         path: request.query === '' ? request.path : `${request.path}?${request.query}`,
         headers: request.headers,
         body: request.body,
-      });
+      }));
       // HTTP/1.1 allows any three digits; a verdict only 100-599 (RFC 9110 §15).
       if (response.status > 599) {
         ctx.log.error(`${failurePrefix}invalid response status ${response.status}`);
