@@ -33,15 +33,7 @@ import type { ConfigStore } from '../store/types.js';
 import { startStatusServer, type NodeStatus } from './status-server.js';
 import { removePidFile, writePidFile } from './pid-file.js';
 import { createPrometheusExporter } from '../plugins/prometheus/exporter.js';
-
-/**
- * V8 flags for workers. A proxy allocates a lot of short-lived garbage per
- * request; with V8's default young generation, the gateway's larger heap made
- * V8 promote that garbage and scavenges took ~5 ms instead of ~1 ms, costing
- * ~20% throughput (measured with ../shared/bench's workload). Flags the user
- * sets through NODE_OPTIONS or execArgv win.
- */
-const WORKER_V8_FLAGS = ['--max-semi-space-size=32'];
+import { workerV8Flags } from './worker-flags.js';
 
 export interface PrimaryOptions {
   readonly config: FngateConfig;
@@ -53,8 +45,7 @@ function workerEntry(): { exec: string; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
   const exec = fileURLToPath(new URL(fromSource ? './worker-main.ts' : './worker-main.js', import.meta.url));
   const present = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  const extra = WORKER_V8_FLAGS.filter((flag) => !present.some((arg) => arg.startsWith(flag.split('=')[0] as string)));
-  return { exec, execArgv: [...process.execArgv, ...extra] };
+  return { exec, execArgv: [...process.execArgv, ...workerV8Flags(present)] };
 }
 
 /** Parts of a reloaded config.yaml that only a restart applies (they belong to the primary). */

@@ -33,10 +33,11 @@ import { forward } from '../upstream/forward.js';
 import { proxyUpgrade } from '../upstream/websocket.js';
 import { serverHeader } from '../version.js';
 import { errorMessage } from '../errors.js';
-import { GatewayContext, type RequestState } from '../plugin/context.js';
+import { GatewayContext, type RequestState, type ResponseState } from '../plugin/context.js';
 import { PluginPhaseError, runRequestPhase, type Stop } from '../plugin/runner.js';
 import { mergeConsumer } from '../plugin/consumer-merge.js';
 import { messageOf } from '../plugin/user-function.js';
+import { andThen, isThenable, type MaybePromise } from '../util/maybe-async.js';
 import { RequestContext } from './request-context.js';
 import { createRemoteAddrResolver, hostOf, plainAddress } from './client-address.js';
 import { ROUTE_NOT_FOUND_BODY, sendErrorPage, sendRouteNotFound } from './respond.js';
@@ -78,10 +79,6 @@ interface Resolved {
   readonly snapshot: Snapshot;
   /** Undefined: no route matched (global rules still run, then 404). */
   readonly route: CompiledRoute | undefined;
-}
-
-function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /**
@@ -246,44 +243,45 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
 
   /**
    * Run the request phases; returns the verdict that ended the request, if
-   * any. `chains.route` becomes active after the global rewrite (a global
-   * rewrite verdict leaves the route's plugins out of the response phases).
+   * any. Synchronous while every plugin is (most requests): no promise and
+   * no microtask turn per phase. `chains.route` becomes active after the
+   * global rewrite (a global rewrite verdict leaves the route's plugins out
+   * of the response phases).
    */
-  async function requestPhases(ctx: GatewayContext, resolved: Resolved, chains: ResponseChains): Promise<Stop | undefined> {
-    const { route, snapshot } = resolved;
-    const global = snapshot.globalChain;
-    const settle = async (r: Stop | undefined | Promise<Stop | undefined>) => (isThenable(r) ? await r : r);
-
-    let stop = await settle(runRequestPhase('rewrite', global?.rewrite ?? null, ctx, logger, chains.skipGlobal));
-    if (stop || !route) {
-      if (!stop) stop = await settle(runRequestPhase('access', global?.access ?? null, ctx, logger, chains.skipGlobal));
-      return stop;
-    }
-    chains.route = route.chain;
-    stop = await settle(runRequestPhase('rewrite', chains.route?.rewrite ?? null, ctx, logger));
-    if (stop) return stop;
-
-    const consumer = ctx.consumer;
-    if (consumer) {
-      const merged = mergeConsumer(route, consumer, snapshot, options.compileChain);
-      if (!merged.ok) {
-        logger.error({ route: route.identity.id, consumer: consumer.username, reason: merged.reason }, 'consumer group missing');
-        return { status: merged.status, body: undefined, headers: undefined, plugin: 'consumer' };
-      }
-      chains.route = merged.chain;
-      GatewayContext.setConfIdentity(ctx, merged.confType, merged.confId, merged.confVersion);
-      // Only plugins the consumer or its group brought in, and not auth plugins, run rewrite again.
-      stop = await settle(runRequestPhase('rewrite', merged.chain.rewrite, ctx, logger, (e) => !e.fromConsumer || e.plugin.isAuth));
+  function requestPhases(ctx: GatewayContext, resolved: Resolved, chains: ResponseChains): MaybePromise<Stop | undefined> {
+    const global = resolved.snapshot.globalChain;
+    return andThen(runRequestPhase('rewrite', global?.rewrite ?? null, ctx, logger, chains.skipGlobal), (stop) => {
       if (stop) return stop;
-    }
+      const route = resolved.route;
+      if (!route) return runRequestPhase('access', global?.access ?? null, ctx, logger, chains.skipGlobal);
+      chains.route = route.chain;
+      return andThen(runRequestPhase('rewrite', chains.route?.rewrite ?? null, ctx, logger), (routeStop) =>
+        routeStop ?? andThen(consumerPhases(ctx, resolved, route, chains), (consumerStop) => consumerStop ?? accessPhases(ctx, global, chains)));
+    });
+  }
 
-    stop = await settle(runRequestPhase('access', global?.access ?? null, ctx, logger, chains.skipGlobal));
-    if (stop) return stop;
-    return settle(runRequestPhase('access', chains.route?.access ?? null, ctx, logger));
+  /** With an authenticated consumer: merge its plugins into the route's, then re-run rewrite for the ones it brought. */
+  function consumerPhases(ctx: GatewayContext, resolved: Resolved, route: CompiledRoute, chains: ResponseChains): MaybePromise<Stop | undefined> {
+    const consumer = ctx.consumer;
+    if (!consumer) return undefined;
+    const merged = mergeConsumer(route, consumer, resolved.snapshot, options.compileChain);
+    if (!merged.ok) {
+      logger.error({ route: route.identity.id, consumer: consumer.username, reason: merged.reason }, 'consumer group missing');
+      return { status: merged.status, body: undefined, headers: undefined, plugin: 'consumer' };
+    }
+    chains.route = merged.chain;
+    GatewayContext.setConfIdentity(ctx, merged.confType, merged.confId, merged.confVersion);
+    // Only plugins the consumer or its group brought in, and not auth plugins, run rewrite again.
+    return runRequestPhase('rewrite', merged.chain.rewrite, ctx, logger, (e) => !e.fromConsumer || e.plugin.isAuth);
+  }
+
+  function accessPhases(ctx: GatewayContext, global: CompiledChain | null, chains: ResponseChains): MaybePromise<Stop | undefined> {
+    return andThen(runRequestPhase('access', global?.access ?? null, ctx, logger, chains.skipGlobal), (stop) =>
+      stop ?? runRequestPhase('access', chains.route?.access ?? null, ctx, logger));
   }
 
   /** The whole request with plugins: phases, then the upstream or a generated response. */
-  async function pluginFlow(resolved: Resolved, req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Socket; head: Buffer }): Promise<void> {
+  function pluginFlow(resolved: Resolved, req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Socket; head: Buffer }): MaybePromise<void> {
     const { core, snapshot, route } = resolved;
     const ctx = new GatewayContext({ core, snapshot, route, logger, counters: options.counters });
     // `$bytes_sent` counts from here (only requests with plugins have a log phase to read it).
@@ -293,39 +291,50 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       global: snapshot.globalChain,
       route: null,
       // prefer_route (prometheus): the route's own instance replaces the global one.
-      skipGlobal: routeNames ? (e) => e.plugin.definition.runPolicy === 'prefer_route' && routeNames.has(e.name) : undefined,
+      skipGlobal: routeNames && snapshot.globalChain ? (e) => e.plugin.definition.runPolicy === 'prefer_route' && routeNames.has(e.name) : undefined,
     };
-    res.once('close', () => runLogPhase(ctx, chains, logger));
+    // 'close' fires once per response, so no once() wrapper is needed.
+    res.on('close', () => runLogPhase(ctx, chains, logger));
 
-    let stop: Stop | undefined;
+    let phases: MaybePromise<Stop | undefined>;
     try {
-      stop = await requestPhases(ctx, resolved, chains);
+      phases = requestPhases(ctx, resolved, chains);
     } catch (err) {
       failWith500(ctx, res, chains, err);
       return;
     }
-    if (stop) {
-      await sendStop(ctx, res, stop, server, chains, logger);
-      return;
+    if (isThenable(phases)) {
+      return phases.then(
+        (stop) => answer(ctx, resolved, req, res, chains, stop, upgrade),
+        (err: unknown) => failWith500(ctx, res, chains, err),
+      );
     }
-    if (!route) {
-      await sendGenerated(ctx, res, 404, ROUTE_NOT_FOUND_BODY, { 'content-type': 'text/plain; charset=utf-8', server }, chains, logger);
-      return;
-    }
+    return answer(ctx, resolved, req, res, chains, phases, upgrade);
+  }
+
+  /** After the request phases: the verdict, a generated page, or the upstream. */
+  function answer(
+    ctx: GatewayContext,
+    resolved: Resolved,
+    req: IncomingMessage,
+    res: ServerResponse,
+    chains: ResponseChains,
+    stop: Stop | undefined,
+    upgrade: { socket: Socket; head: Buffer } | undefined,
+  ): MaybePromise<void> {
+    const { core, route } = resolved;
+    if (stop) return sendStop(ctx, res, stop, server, chains, logger);
+    if (!route) return sendGenerated(ctx, res, 404, ROUTE_NOT_FOUND_BODY, { 'content-type': 'text/plain; charset=utf-8', server }, chains, logger);
     if (route.target.kind !== 'upstream') {
       logger.error({ route: route.identity.id, reason: route.target.reason }, 'no upstream to proxy to');
-      await sendPage(ctx, res, route.target.status, chains);
-      return;
+      return sendPage(ctx, res, route.target.status, chains);
     }
     if (upgrade && route.enableWebsocket) {
       tunnel(core, route, route.target.upstream, req, upgrade.socket, upgrade.head, GatewayContext.requestOf(ctx), res);
       return;
     }
-    if (bodyTooLarge(req, route)) {
-      await sendPage(ctx, res, 413, chains);
-      return;
-    }
-    await proxyWithPlugins(ctx, route, route.target.upstream, req, res, chains);
+    if (bodyTooLarge(req, route)) return sendPage(ctx, res, 413, chains);
+    return proxyWithPlugins(ctx, route, route.target.upstream, req, res, chains);
   }
 
   function sendPage(ctx: GatewayContext, res: ServerResponse, status: number, chains: ResponseChains, extra: Record<string, string> = {}): Promise<void> {
@@ -353,7 +362,7 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
   }
 
   /** The upstream part of a request with plugins: before_proxy per attempt, response phases on the answer. */
-  async function proxyWithPlugins(ctx: GatewayContext, route: CompiledRoute, upstream: CompiledUpstream, req: IncomingMessage, res: ServerResponse, chains: ResponseChains): Promise<void> {
+  function proxyWithPlugins(ctx: GatewayContext, route: CompiledRoute, upstream: CompiledUpstream, req: IncomingMessage, res: ServerResponse, chains: ResponseChains): MaybePromise<void> {
     const core = GatewayContext.coreOf(ctx);
     const request = GatewayContext.requestOf(ctx);
     const global = chains.global;
@@ -366,16 +375,10 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
         state.adoptHead(status, headers);
         const filtered = runHeaderFilters(ctx, chains, logger);
         const bodyFilters = hasBodyFilters(chains);
-        const writeHead = () => {
-          const head = state.headersObject ?? headers;
-          // Body filters may change the length: let Node frame the body instead.
-          if (bodyFilters) delete head['content-length'];
-          state.sent = true;
-          core.status = state.status;
-          res.writeHead(state.status, head as ResponseHeaders);
-        };
-        if (isThenable(filtered)) return new ResponseSink(ctx, res, chains, logger, filtered.then(writeHead));
-        writeHead();
+        if (isThenable(filtered)) {
+          return new ResponseSink(ctx, res, chains, logger, filtered.then(() => writeFilteredHead(core, state, res, bodyFilters)));
+        }
+        writeFilteredHead(core, state, res, bodyFilters);
         return bodyFilters ? new ResponseSink(ctx, res, chains, logger, undefined) : (res as Writable);
       },
     };
@@ -389,10 +392,10 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       };
     }
 
-    let outcome: ForwardOutcome;
     core.upstreamStartedAt = performance.now();
+    let forwarded: Promise<ForwardOutcome>;
     try {
-      outcome = await forward(upstream, {
+      forwarded = forward(upstream, {
         method: request.method,
         path: core.upstreamUri ?? req.url ?? '/',
         headers: upstreamHeaders(core, request.changed ? patchedRawHeaders(req.rawHeaders, request) : req.rawHeaders),
@@ -407,6 +410,15 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       failWith500(ctx, res, chains, err);
       return;
     }
+    return forwarded.then(
+      (outcome) => afterUpstream(ctx, route, res, chains, outcome),
+      (err: unknown) => failWith500(ctx, res, chains, err),
+    );
+  }
+
+  /** What the upstream attempt came to: relayed already, or an error page / verdict to send now. */
+  function afterUpstream(ctx: GatewayContext, route: CompiledRoute, res: ServerResponse, chains: ResponseChains, outcome: ForwardOutcome): MaybePromise<void> {
+    const core = GatewayContext.coreOf(ctx);
     // `$upstream_response_time` counts only when a request went out (a before_proxy verdict stops its attempt first).
     if (outcome.attempts > (outcome.kind === 'stopped' ? 1 : 0)) core.upstreamEndedAt = performance.now();
     else core.upstreamStartedAt = undefined;
@@ -417,14 +429,12 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       case 'failed':
         core.upstreamStatus = outcome.upstreamStatus;
         logUpstreamFailure(route, outcome);
-        await sendPage(ctx, res, outcome.status, chains, { 'x-apisix-upstream-status': outcome.upstreamStatus });
-        return;
+        return sendPage(ctx, res, outcome.status, chains, { 'x-apisix-upstream-status': outcome.upstreamStatus });
       case 'aborted':
         core.status = 499;
         return;
       case 'stopped':
-        await sendStop(ctx, res, outcome.verdict as Stop, server, chains, logger);
-        return;
+        return sendStop(ctx, res, outcome.verdict as Stop, server, chains, logger);
     }
   }
 
@@ -465,11 +475,17 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       return;
     }
     if (route?.chain || snapshot.globalChain) {
-      pluginFlow(resolved, req, res, upgrade).catch((err: unknown) => {
+      const failed = (err: unknown) => {
         logger.error({ route: route?.identity.id, err: messageOf(err) }, 'request failed unexpectedly');
         if (!res.headersSent) sendErrorPage(res, 500, server);
         else res.destroy();
-      });
+      };
+      try {
+        const flow = pluginFlow(resolved, req, res, upgrade);
+        if (isThenable(flow)) flow.then(undefined, failed);
+      } catch (err) {
+        failed(err);
+      }
       return;
     }
     if (!route) {
@@ -506,6 +522,16 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
   };
 
   return { handleRequest, handleUpgrade };
+}
+
+/** Write the proxied response's head as header_filter left it. */
+function writeFilteredHead(core: RequestContext, state: ResponseState, res: ServerResponse, bodyFilters: boolean): void {
+  const head = state.headersObject as ResponseHeaders;
+  // Body filters may change the length: let Node frame the body instead.
+  if (bodyFilters) delete head['content-length'];
+  state.sent = true;
+  core.status = state.status;
+  res.writeHead(state.status, head);
 }
 
 /**

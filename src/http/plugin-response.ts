@@ -13,6 +13,7 @@ import { runResponsePhase } from '../plugin/runner.js';
 import { GatewayContext } from '../plugin/context.js';
 import type { HeaderValue } from '../pdk/context.js';
 import { ERROR_PAGE_CONTENT_TYPE, errorPage, hasErrorPage } from './error-page.js';
+import { isThenable } from '../util/maybe-async.js';
 
 /** Which chains a response's phases walk: global rules first, then the route's. */
 export interface ResponseChains {
@@ -21,10 +22,6 @@ export interface ResponseChains {
   route: CompiledChain | null;
   /** Global entries skipped because the route prefers its own instance (`prefer_route`). */
   readonly skipGlobal: EntryFilter | undefined;
-}
-
-function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** Run `phase` on the global list, then the route's; sync unless a plugin returned a promise. */

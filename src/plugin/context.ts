@@ -228,6 +228,26 @@ export class ResponseState implements ResponseApi {
   }
 }
 
+const CORE = Symbol('core');
+
+/** What `ctx.var` proxies: the request's core, under a key no variable name can be. */
+interface VarTarget {
+  readonly [CORE]: RequestContext;
+}
+
+/** `ctx.var`'s traps, shared by every request (only the target differs). */
+const VAR_TRAPS: ProxyHandler<VarTarget> = {
+  get: (target, name) => (typeof name === 'string' ? target[CORE].getVar(name) : undefined),
+  set: (target, name, value) => {
+    if (typeof name === 'string') target[CORE].setVar(name, value);
+    return true;
+  },
+  has: (target, name) => typeof name === 'string' && target[CORE].getVar(name) !== undefined,
+  // The core stays out of reach: ctx.var lists no keys of its own.
+  ownKeys: () => [],
+  getOwnPropertyDescriptor: () => undefined,
+};
+
 export interface ContextOptions {
   readonly core: RequestContext;
   readonly snapshot: Snapshot;
@@ -274,15 +294,7 @@ export class GatewayContext implements PluginContext {
   }
 
   get var(): Record<string, unknown> {
-    const core = this.#core;
-    return (this.#var ??= new Proxy(Object.create(null) as Record<string, unknown>, {
-      get: (_target, name) => (typeof name === 'string' ? core.getVar(name) : undefined),
-      set: (_target, name, value) => {
-        if (typeof name === 'string') core.setVar(name, value);
-        return true;
-      },
-      has: (_target, name) => typeof name === 'string' && core.getVar(name) !== undefined,
-    }));
+    return (this.#var ??= new Proxy({ [CORE]: this.#core } as VarTarget, VAR_TRAPS) as unknown as Record<string, unknown>);
   }
 
   get curr_req_matched(): MatchedInfo | undefined {

@@ -14,6 +14,7 @@ import { FngateError } from '../errors.js';
 import type { ChainEntry, PhaseList } from './chain.js';
 import { GatewayContext } from './context.js';
 import { messageOf } from './user-function.js';
+import { isThenable } from '../util/maybe-async.js';
 
 /** A request phase ended the request. */
 export interface Stop {
@@ -35,10 +36,6 @@ export class PluginPhaseError extends FngateError {
 
 /** Skip entries (prefer_route, consumer re-run) without copying lists. */
 export type EntryFilter = (entry: ChainEntry) => boolean;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
 
 /** `_meta.filter`: computed the first time the plugin is reached in this request, then reused. */
 function passesFilter(entry: ChainEntry, ctx: GatewayContext): boolean {

@@ -37,6 +37,7 @@ import { confVersion, stableJson } from './limit/conf-version.js';
 import { redisConnection } from './limit/redis-connection.js';
 import { RedisCounters } from './limit/redis-counters.js';
 import { policyConditions, redisTargetOf, REDIS_CLUSTER_POLICY, REDIS_POLICY, type PolicySchema, type RedisPolicyConf } from './limit/redis-schema.js';
+import { isThenable } from '../util/maybe-async.js';
 
 export interface LimitCountRule {
   readonly count: number | string;
@@ -176,6 +177,8 @@ interface Compiled {
   readonly rejection: Verdict;
   /** `policy: redis`: the server's counters; otherwise the node's (`ctx.counters`). */
   readonly counters: SharedCounters | undefined;
+  /** The last counter-key prefix built, and for which configuration identity (it changes only after a consumer merge). */
+  prefix: { readonly confType: string; readonly confId: string; readonly text: string } | undefined;
 }
 
 const compiledConfs = new WeakMap<LimitCountConf, Compiled>();
@@ -198,6 +201,7 @@ function compile(conf: LimitCountConf): Compiled {
     version: confVersion(conf),
     rejection: conf.rejected_msg === undefined ? conf.rejected_code : [conf.rejected_code, { error_msg: conf.rejected_msg }],
     counters: conf.policy === 'redis' ? new RedisCounters(redisConnection(redisTargetOf(conf as RedisPolicyConf))) : undefined,
+    prefix: undefined,
   };
 }
 
@@ -242,22 +246,34 @@ function keyOf(conf: LimitCountConf, c: Compiled, ctx: PluginContext): string {
 
 function counterKey(conf: LimitCountConf, c: Compiled, ctx: PluginContext, key: string): string {
   if (conf.group !== undefined) return `limit-count:${conf.group}:${key}`;
-  return `limit-count:${ctx.conf_type ?? ''}${ctx.conf_id ?? ''}:${c.version}:${key}`;
+  const confType = ctx.conf_type ?? '';
+  const confId = ctx.conf_id ?? '';
+  let prefix = c.prefix;
+  if (prefix === undefined || prefix.confType !== confType || prefix.confId !== confId) {
+    c.prefix = prefix = { confType, confId, text: `limit-count:${confType}${confId}:${c.version}:` };
+  }
+  return prefix.text + key;
 }
 
-const prefixedNames = new WeakMap<object, Map<string, HeaderNames>>();
+/** Header names per metadata object, per rule prefix ({@link NO_PREFIX} without rules). */
+const namesByMetadata = new WeakMap<object, Map<string | symbol, HeaderNames>>();
+const NO_PREFIX = Symbol('no prefix');
 
-/** Header names from plugin metadata; rules put their prefix before `RateLimit-` (`X-1-RateLimit-Limit`). */
+/**
+ * Header names from plugin metadata; rules put their prefix before
+ * `RateLimit-` (`X-1-RateLimit-Limit`). Lower-cased once here, as the
+ * response's header map keys them, rather than on every request.
+ */
 function headerNames(ctx: PluginContext, prefix: string | undefined): HeaderNames {
   const base = (ctx.pluginMetadata('limit-count') as HeaderNames | undefined) ?? DEFAULT_HEADERS;
-  if (prefix === undefined) return base;
-  let byPrefix = prefixedNames.get(base);
-  if (byPrefix === undefined) prefixedNames.set(base, (byPrefix = new Map()));
-  let names = byPrefix.get(prefix);
+  let byPrefix = namesByMetadata.get(base);
+  if (byPrefix === undefined) namesByMetadata.set(base, (byPrefix = new Map()));
+  const slot = prefix ?? NO_PREFIX;
+  let names = byPrefix.get(slot);
   if (names === undefined) {
-    const insert = (name: string) => name.replace('RateLimit-', `${prefix}-RateLimit-`);
-    names = { limit_header: insert(base.limit_header), remaining_header: insert(base.remaining_header), reset_header: insert(base.reset_header) };
-    byPrefix.set(prefix, names);
+    const name = (header: string) => (prefix === undefined ? header : header.replace('RateLimit-', `${prefix}-RateLimit-`)).toLowerCase();
+    names = { limit_header: name(base.limit_header), remaining_header: name(base.remaining_header), reset_header: name(base.reset_header) };
+    byPrefix.set(slot, names);
   }
   return names;
 }
@@ -279,10 +295,6 @@ function resolveRules(conf: LimitCountConf, c: Compiled, rules: readonly Limit[]
     out.push({ limit: resolveAmount(rule.count, ctx), window: resolveAmount(rule.timeWindow, ctx), key: counterKey(conf, c, ctx, key), headerPrefix: rule.headerPrefix });
   }
   return out;
-}
-
-function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** What the counter said: set the headers, and reject when over the limit. */

@@ -38,6 +38,7 @@ import { LocalLeakyBuckets, REJECTED, type LeakyBuckets } from './limit/leaky-bu
 import { redisConnection } from './limit/redis-connection.js';
 import { RedisLeakyBuckets } from './limit/redis-leaky-bucket.js';
 import { policyConditions, redisTargetOf, REDIS_CLUSTER_POLICY, REDIS_POLICY, type RedisPolicyConf } from './limit/redis-schema.js';
+import { isThenable } from '../util/maybe-async.js';
 
 export interface LimitReqRule {
   readonly rate: number | string;
@@ -197,10 +198,6 @@ function resolveRules(c: Compiled, rules: readonly Rule[], ctx: PluginContext): 
     }
   }
   return out;
-}
-
-function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function bucketFailed(conf: LimitReqConf, ctx: PluginContext, err: unknown): Verdict {

@@ -14,6 +14,7 @@
  */
 import type { SeriesData } from './families.js';
 import { HistogramCell, SeriesTable } from './series-table.js';
+import { isThenable } from '../../util/maybe-async.js';
 
 export type FunctionOutcome = 'ok' | 'error' | 'timeout';
 
@@ -58,10 +59,6 @@ export function recordFunctionCall(plugin: string, route: string | undefined, se
   key[1] = route ?? '';
   key[2] = outcome;
   (table as SeriesTable<HistogramCell>).at(key).observe(seconds);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /**

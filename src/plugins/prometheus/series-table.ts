@@ -45,6 +45,12 @@ export class HistogramCell {
 
 type Level = Map<string, unknown>;
 
+/** One series: its label values and its cell. */
+interface Row<Cell> {
+  readonly labels: readonly string[];
+  readonly cell: Cell;
+}
+
 /**
  * Cells by label values. `at()` takes the values in label order; pass a
  * reused array — the table copies it only when it creates a series.
@@ -55,7 +61,10 @@ type Level = Map<string, unknown>;
  */
 export class SeriesTable<Cell> {
   readonly #root: Level = new Map();
-  readonly #rows: Array<{ readonly labels: readonly string[]; readonly cell: Cell }> = [];
+  readonly #rows: Array<Row<Cell>> = [];
+  /** The last series found: a route's requests mostly repeat it, and comparing labels beats walking the Maps. */
+  #lastLabels: readonly string[] | undefined;
+  #lastCell: Cell | undefined;
 
   constructor(
     /** Number of labels; at least 1. */
@@ -67,6 +76,15 @@ export class SeriesTable<Cell> {
 
   /** The cell of these label values, created on first use. */
   at(labels: readonly string[]): Cell {
+    const lastLabels = this.#lastLabels;
+    if (lastLabels !== undefined && sameLabels(lastLabels, labels, this.depth)) return this.#lastCell as Cell;
+    const row = this.#find(labels);
+    this.#lastLabels = row.labels;
+    this.#lastCell = row.cell;
+    return row.cell;
+  }
+
+  #find(labels: readonly string[]): Row<Cell> {
     let level = this.#root;
     const last = this.depth - 1;
     for (let i = 0; i < last; i++) {
@@ -79,13 +97,13 @@ export class SeriesTable<Cell> {
       level = next;
     }
     const key = labels[last] as string;
-    let cell = level.get(key) as Cell | undefined;
-    if (cell === undefined) {
-      cell = this.create();
-      level.set(key, cell);
-      this.#rows.push({ labels: labels.slice(0, this.depth), cell });
+    let row = level.get(key) as Row<Cell> | undefined;
+    if (row === undefined) {
+      row = { labels: labels.slice(0, this.depth), cell: this.create() };
+      level.set(key, row);
+      this.#rows.push(row);
     }
-    return cell;
+    return row;
   }
 
   get size(): number {
@@ -93,9 +111,14 @@ export class SeriesTable<Cell> {
   }
 
   /** Every series, in creation order. */
-  rows(): ReadonlyArray<{ readonly labels: readonly string[]; readonly cell: Cell }> {
+  rows(): ReadonlyArray<Row<Cell>> {
     return this.#rows;
   }
+}
+
+function sameLabels(a: readonly string[], b: readonly string[], depth: number): boolean {
+  for (let i = 0; i < depth; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Report rows of a counter table. */

@@ -24,6 +24,7 @@ import { checkUserFunction, compileUserFunction, describeType, messageOf, type U
 import { SERVERLESS_SCHEMA, functionSources, type ServerlessConf } from './schema.js';
 import { ServerlessFunctionError } from './errors.js';
 import { timeFunctionCall } from '../prometheus/function-metrics.js';
+import { isThenable } from '../../util/maybe-async.js';
 
 interface CompiledFunction {
   readonly fn: UserFunction;
@@ -35,10 +36,6 @@ type FunctionList = readonly CompiledFunction[];
 
 /** A configuration's functions by phase; a phase without functions is undefined (one check per call). */
 type CompiledInstance = Readonly<Partial<Record<PhaseName, FunctionList>>>;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
 
 /** Lua's falsy values, and JavaScript's "nothing": the next function runs. */
 function isNothing(value: unknown): boolean {
