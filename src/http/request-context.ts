@@ -28,10 +28,12 @@ export interface RouteIdentity {
 
 const HOSTNAME = osHostname();
 
-/** Variables that nginx recomputes on every read; they are never cached. */
+/** Variables that are never cached: nginx recomputes them on every read, or they are a field read. */
 const UNCACHED = new Set(['args', 'is_args', 'query_string', 'request_uri', 'upstream_uri', 'time_iso8601', 'msec', 'status', 'request_time', 'upstream_response_time', 'bytes_sent',
   // A retry picks another node: read these fresh in every before_proxy.
-  'balancer_ip', 'balancer_port', 'upstream_status']);
+  'balancer_ip', 'balancer_port', 'upstream_status',
+  // Read straight from a field: caching them would only cost a Map per request.
+  'uri', 'host', 'http_host', 'remote_addr', 'scheme', 'method', 'request_method', 'route_id', 'service_id']);
 
 /** Per-process counter behind `$request_id`-style ids; uniqueness, not secrecy. */
 let requestCounter = 0;
