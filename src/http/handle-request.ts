@@ -396,12 +396,12 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
     let forwarded: Promise<ForwardOutcome>;
     try {
       forwarded = forward(upstream, {
-        method: request.method,
+        method: request?.method ?? req.method ?? 'GET',
         path: core.upstreamUri ?? req.url ?? '/',
-        headers: upstreamHeaders(core, request.changed ? patchedRawHeaders(req.rawHeaders, request) : req.rawHeaders),
+        headers: upstreamHeaders(core, request?.changed ? patchedRawHeaders(req.rawHeaders, request) : req.rawHeaders),
         clientHost: req.headers.host ?? '',
         hostOverride: core.upstreamHost,
-        body: requestBody(req, request),
+        body: request === undefined ? (requestHasBody(req.rawHeaders) ? req : null) : requestBody(req, request),
         vars: (name) => core.getVar(name),
         remoteAddr: core.remoteAddr,
         client: res,

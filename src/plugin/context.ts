@@ -271,7 +271,8 @@ export class GatewayContext implements PluginContext {
   readonly #counters: SharedCounters;
   #var: Record<string, unknown> | undefined;
   #log: LogApi | undefined;
-  readonly #request: RequestState;
+  /** Created on first use: most requests never touch what goes upstream. */
+  #request: RequestState | undefined;
   readonly #response = new ResponseState();
   #consumer: Consumer | undefined;
   #confType: string | undefined;
@@ -287,7 +288,6 @@ export class GatewayContext implements PluginContext {
     this.#route = options.route;
     this.#logger = options.logger;
     this.#counters = options.counters;
-    this.#request = new RequestState(options.core, this);
     this.#confType = options.route?.confType;
     this.#confId = options.route?.confId;
     this.#confVersion = options.route?.confVersion;
@@ -356,7 +356,7 @@ export class GatewayContext implements PluginContext {
   }
 
   get request(): RequestApi {
-    return this.#request;
+    return (this.#request ??= new RequestState(this.#core, this));
   }
 
   get response(): ResponseApi {
@@ -388,7 +388,7 @@ export class GatewayContext implements PluginContext {
     this.#core.consumerName = consumer.username;
     this.#core.consumerGroupId = consumer.group_id;
     // spec/plugins.md §4: the upstream learns who the consumer is.
-    const request = this.#request;
+    const request = (this.#request ??= new RequestState(this.#core, this));
     const overrides = (request.overrides ??= new Map());
     overrides.set('x-consumer-username', consumer.username);
     if (entry.credentialId !== undefined) overrides.set('x-credential-identifier', entry.credentialId);
@@ -425,7 +425,8 @@ export class GatewayContext implements PluginContext {
     return ctx.#route;
   }
 
-  static requestOf(ctx: GatewayContext): RequestState {
+  /** What plugins changed about the upstream request; undefined when no plugin asked for `ctx.request`. */
+  static requestOf(ctx: GatewayContext): RequestState | undefined {
     return ctx.#request;
   }
 

@@ -93,7 +93,7 @@ function run(conf: JsonObject, target: string, headers: Record<string, string> =
   return {
     ctx,
     verdict,
-    upstreamHeaders: Object.fromEntries(GatewayContext.requestOf(ctx).overrides ?? []),
+    upstreamHeaders: Object.fromEntries(GatewayContext.requestOf(ctx)?.overrides ?? []),
     upstreamUri: GatewayContext.coreOf(ctx).upstreamUri,
   };
 }

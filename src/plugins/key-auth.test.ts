@@ -73,7 +73,7 @@ function run(conf: JsonObject, target: string, headers: Record<string, string> =
     ctx,
     verdict,
     /** Headers as sent upstream, changed ones only (null: removed). */
-    upstreamHeaders: Object.fromEntries(request.overrides ?? []),
+    upstreamHeaders: Object.fromEntries(request?.overrides ?? []),
     upstreamUri: GatewayContext.coreOf(ctx).upstreamUri,
   };
 }

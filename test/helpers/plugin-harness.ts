@@ -126,7 +126,7 @@ export class PluginHarness {
 export function upstreamView(ctx: GatewayContext): { uri: string | undefined; host: string | undefined; method: string; headers: Record<string, HeaderValue | null> } {
   const core = GatewayContext.coreOf(ctx);
   const request = GatewayContext.requestOf(ctx);
-  return { uri: core.upstreamUri, host: core.upstreamHost, method: request.method, headers: Object.fromEntries(request.overrides ?? []) };
+  return { uri: core.upstreamUri, host: core.upstreamHost, method: request?.method ?? core.req.method ?? 'GET', headers: Object.fromEntries(request?.overrides ?? []) };
 }
 
 /** Headers set on the response before its head exists (e.g. by an access phase). */
