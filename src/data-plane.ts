@@ -60,8 +60,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     const registry = plugins.registry;
     const builder = new SnapshotBuilder({
       routerKind: config.apisix.router.http,
-      compileUpstream: (conf: JsonObject, routeTimeout: JsonObject | undefined) => compileUpstream(conf as UpstreamConf, {
+      compileUpstream: (conf: JsonObject, routeTimeout: JsonObject | undefined, key: string) => compileUpstream(conf as UpstreamConf, {
         pools,
+        key,
         defaults: config.nginx_config.http.upstream,
         ...(routeTimeout ? { routeTimeout: routeTimeout as unknown as TimeoutConf } : {}),
         logger: upstreamLogger,

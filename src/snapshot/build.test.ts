@@ -16,7 +16,7 @@ function kv(key: string, value: JsonObject): KeyValue {
 }
 
 /** A stand-in compiled upstream that records what it was built from and whether it was released. */
-interface FakeUpstream { conf: JsonObject; timeout: JsonObject | undefined; released: number }
+interface FakeUpstream { conf: JsonObject; timeout: JsonObject | undefined; key: string; released: number }
 
 /** Plugins a, b and c exist and accept any config (the merge is what is under test). */
 const abc: PluginCatalog = {
@@ -38,8 +38,8 @@ function setup() {
     logger: silentLogger,
     // The chain compiler is the plugin registry's; here only the merge is under test.
     compileChain: () => EMPTY_CHAIN,
-    compileUpstream: (conf, timeout) => {
-      const up: FakeUpstream = { conf, timeout, released: 0 };
+    compileUpstream: (conf, timeout, key) => {
+      const up: FakeUpstream = { conf, timeout, key, released: 0 };
       compiled.push(up);
       return { release: () => { up.released++; }, conf } as unknown as CompiledUpstream;
     },
@@ -67,6 +67,31 @@ test('one changed route is recompiled; the others are reused as they were', () =
   assert.notEqual(second.routes.get('2'), first.routes.get('2'));
   assert.equal(compiled[1]?.released, 1, "route 2's old upstream is released");
   assert.equal(second.router.match({ path: '/b2', method: 'GET', host: 'x', remoteAddr: '1.1.1.1', vars: () => undefined })?.value, '2');
+});
+
+test('a shared upstream that did not change is reused and stays held; each upstream is named by its key', () => {
+  const { compiled, state, build } = setup();
+  state.reset([
+    kv('/apisix/upstreams/u1', node),
+    kv('/apisix/routes/1', { uri: '/a', upstream_id: 'u1' }),
+    kv('/apisix/services/s1', { upstream: node }),
+    kv('/apisix/routes/2', { uri: '/b', service_id: 's1' }),
+    kv('/apisix/routes/3', { uri: '/c', upstream: node }),
+    kv('/apisix/routes/4', { uri: '/d', upstream_id: 'u1', timeout: { connect: 1, send: 1, read: 1 } }),
+  ], revision);
+  build();
+  // Health checks name an upstream by its resource key; an inline one by its route's or service's.
+  assert.deepEqual(compiled.map((u) => u.key).sort(), ['/apisix/routes/3', '/apisix/services/s1', '/apisix/upstreams/u1', '/apisix/upstreams/u1']);
+  const shared = compiled.find((u) => u.key === '/apisix/upstreams/u1' && u.timeout === undefined)!;
+
+  state.apply({ type: 'put', kv: kv('/apisix/routes/1', { uri: '/a2', upstream_id: 'u1' }) });
+  build();
+  assert.equal(compiled.filter((u) => u.key === '/apisix/upstreams/u1' && u.timeout === undefined).length, 1, 'not compiled again');
+  assert.equal(shared.released, 0, 'still in use: not released');
+
+  state.apply({ type: 'put', kv: kv('/apisix/upstreams/u1', { nodes: { '127.0.0.1:1981': 1 } }) });
+  build();
+  assert.equal(shared.released, 1, 'released once replaced');
 });
 
 test('a change that cannot affect routes keeps the router and the compiled routes', () => {

@@ -22,8 +22,13 @@ export interface SnapshotBuilderOptions {
   readonly routerKind: HttpRouterKind;
   /** Compile a `plugins` object into a chain (the plugin registry's compiler). */
   readonly compileChain: (plugins: Readonly<Record<string, JsonObject>>) => CompiledChain;
-  /** Compile an upstream object; `routeTimeout` replaces the upstream's `timeout` (spec/routing.md §5). */
-  readonly compileUpstream: (conf: JsonObject, routeTimeout: JsonObject | undefined) => CompiledUpstream;
+  /**
+   * Compile an upstream object; `routeTimeout` replaces the upstream's
+   * `timeout` (spec/routing.md §5). `key` names the upstream as APISIX does
+   * in health-check logs and metrics: the upstream's own key, or the route's
+   * or service's for an inline upstream.
+   */
+  readonly compileUpstream: (conf: JsonObject, routeTimeout: JsonObject | undefined, key: string) => CompiledUpstream;
   readonly logger: Logger;
 }
 
@@ -104,9 +109,13 @@ export class SnapshotBuilder {
       const version = String(item.modRevision);
       const cached = this.upstreamCache.get(item.id);
       try {
-        const compiled = cached?.version === version ? cached.value : this.options.compileUpstream(item.value, undefined);
-        out.set(item.id, compiled);
-        nextCache.set(item.id, { version, value: compiled });
+        // The cache entry itself is kept when unchanged: releaseReplaced() tells reuse by identity,
+        // and releasing a reused upstream would stop its health checker (and drop its pool leases).
+        const entry = cached?.version === version
+          ? cached
+          : { version, value: this.options.compileUpstream(item.value, undefined, item.key) };
+        out.set(item.id, entry.value);
+        nextCache.set(item.id, entry);
       } catch (err) {
         this.options.logger.error({ key: item.key, err: errorMessage(err) }, 'failed to compile upstream');
       }
@@ -218,8 +227,8 @@ export class SnapshotBuilder {
   ): { target: UpstreamTarget; owned: CompiledUpstream | undefined } {
     const r = route.value;
     const routeTimeout = isObject(r.timeout) ? r.timeout : undefined;
-    const own = (conf: JsonObject) => {
-      const upstream = this.options.compileUpstream(conf, routeTimeout);
+    const own = (conf: JsonObject, key: string) => {
+      const upstream = this.options.compileUpstream(conf, routeTimeout, key);
       return { target: { kind: 'upstream', upstream } as const, owned: upstream };
     };
     const fromId = (id: unknown) => {
@@ -228,14 +237,14 @@ export class SnapshotBuilder {
         return { target: { kind: 'unavailable', status: 502, reason: `failed to find upstream by id: ${String(id)}` } as const, owned: undefined };
       }
       // A route timeout replaces the upstream's, so it needs its own compiled view.
-      return routeTimeout ? own(upstreamItem.value) : { target: { kind: 'upstream', upstream: shared } as const, owned: undefined };
+      return routeTimeout ? own(upstreamItem.value, upstreamItem.key) : { target: { kind: 'upstream', upstream: shared } as const, owned: undefined };
     };
 
     if (r.upstream_id !== undefined) return fromId(r.upstream_id);
-    if (isObject(r.upstream)) return own(r.upstream);
+    if (isObject(r.upstream)) return own(r.upstream, route.key);
     const s = service?.value;
     if (s?.upstream_id !== undefined) return fromId(s.upstream_id);
-    if (isObject(s?.upstream)) return own(s.upstream);
+    if (isObject(s?.upstream)) return own(s.upstream, service!.key);
     return { target: { kind: 'unavailable', status: 503, reason: 'missing upstream configuration in Route or Service' }, owned: undefined };
   }
 

@@ -1,12 +1,16 @@
 /**
  * Compiles an APISIX upstream object (validated, defaults filled) into the
  * form forward() uses: parsed nodes bound to shared keep-alive pools, a
- * balancer, timeouts in milliseconds and the retry budget. Runs once per
- * config version; nothing here happens per request.
+ * balancer, timeouts in milliseconds and the retry budget, and, with
+ * `checks`, a health checker the balancer consults. Runs once per config
+ * version; nothing here happens per request.
  */
 import { silentLogger, type Logger } from '../log.js';
 import { balancerType, createBalancer } from './balancer/index.js';
 import { UpstreamConfigError } from './errors.js';
+import { withHealth } from './health/balancer.js';
+import { checkerIdentity, healthCheckRegistry, type HealthCheckLease, type HealthCheckRegistry } from './health/registry.js';
+import { readHealthChecks } from './health/settings.js';
 import { defaultPort, parseNodes } from './nodes.js';
 import type { PoolLease, PoolManager, PoolSettings } from './pools.js';
 import type {
@@ -26,6 +30,14 @@ export interface CompileUpstreamOptions {
   readonly defaults: UpstreamKeepaliveDefaults;
   /** The route's `timeout`, which replaces the upstream's entirely (spec/routing.md §5). */
   readonly routeTimeout?: TimeoutConf;
+  /**
+   * The upstream's resource key as APISIX names it in `upstream_status` and
+   * logs: `/apisix/upstreams/<id>`, or the route's / service's key for an
+   * inline upstream.
+   */
+  readonly key?: string;
+  /** Where health checkers live (upstreams with `checks`); default: the process's registry. */
+  readonly healthChecks?: HealthCheckRegistry;
   readonly logger?: Logger;
 }
 
@@ -40,7 +52,7 @@ const DEFAULT_TIMEOUT_SECONDS = 60;
  *   // ... forward(upstream, request, hooks) ...
  *   upstream.release(); // when the snapshot holding it is retired
  * @throws UpstreamConfigError for an unsupported scheme or balancer type, a malformed node,
- *   or `pass_host: rewrite` without `upstream_host`
+ *   `pass_host: rewrite` without `upstream_host`, or a malformed `checks.active.req_headers` entry
  */
 export function compileUpstream(conf: UpstreamConf, options: CompileUpstreamOptions): CompiledUpstream {
   const scheme = upstreamScheme(conf.scheme);
@@ -54,8 +66,10 @@ export function compileUpstream(conf: UpstreamConf, options: CompileUpstreamOpti
   const settings = poolSettings(conf, options.defaults, timeouts);
 
   const leases: PoolLease[] = [];
+  let healthLease: HealthCheckLease | undefined;
   const release = (): void => {
     for (const lease of leases) lease.release();
+    healthLease?.release();
   };
   try {
     const portSuffixDefault = defaultPort(scheme);
@@ -74,6 +88,13 @@ export function compileUpstream(conf: UpstreamConf, options: CompileUpstreamOpti
         pool: lease.pool,
       });
     });
+    const logger = options.logger ?? silentLogger;
+    let balancer = createBalancer(type, nodes, conf);
+    if (conf.checks !== undefined && nodes.length > 0) {
+      healthLease = acquireChecker(conf, options, nodes, passHost, logger);
+      balancer = withHealth(balancer, healthLease.checker, nodes);
+    }
+    const health = healthLease?.checker;
     let released = false;
     return Object.freeze({
       nodes: Object.freeze(nodes),
@@ -84,8 +105,9 @@ export function compileUpstream(conf: UpstreamConf, options: CompileUpstreamOpti
       retries: conf.retries ?? Math.max(0, specs.length - 1),
       retryTimeoutMs: (conf.retry_timeout ?? 0) * 1000,
       timeouts,
-      balancer: createBalancer(type, nodes, conf),
-      logger: options.logger ?? silentLogger,
+      balancer,
+      health,
+      logger,
       release: () => {
         if (released) return;
         released = true;
@@ -96,6 +118,25 @@ export function compileUpstream(conf: UpstreamConf, options: CompileUpstreamOpti
     release();
     throw err;
   }
+}
+
+function acquireChecker(
+  conf: UpstreamConf,
+  options: CompileUpstreamOptions,
+  nodes: readonly UpstreamNode[],
+  passHost: PassHost,
+  logger: Logger,
+): HealthCheckLease {
+  const checks = conf.checks!;
+  const settings = readHealthChecks(checks);
+  const name = options.key ?? '';
+  // As APISIX: a rewritten Host is what the nodes expect, so probes send it too.
+  const hostHeader = passHost === 'rewrite' ? conf.upstream_host : undefined;
+  const targets = nodes.map((node) => ({ host: node.host, port: node.port }));
+  return (options.healthChecks ?? healthCheckRegistry).acquire(
+    checkerIdentity(name, checks, targets, hostHeader),
+    { name, settings, nodes: targets, hostHeader, logger },
+  );
 }
 
 function upstreamScheme(scheme: string | undefined): UpstreamScheme {

@@ -15,6 +15,9 @@
  *   out, 503 when the upstream has no usable node or a name did not resolve,
  *   and 502 when retries remain but every node has been tried (APISIX fails
  *   the balancer pick).
+ * - With health checks, each attempt's outcome (status, connect failure or
+ *   timeout) is reported to the upstream's checker (passive checks); an
+ *   upstream without `checks` pays one property read per attempt.
  * - Timeouts, all on native timers (undici's own run on ~1 s "fast timers",
  *   too coarse for the sub-second values nginx users configure):
  *   connect = the pool's connector; read = from the end of the request to
@@ -79,6 +82,8 @@ interface Failure {
   readonly reason: string;
   /** May another node be tried? */
   readonly retryable: boolean;
+  /** How passive health checks count it; null when the node is not to blame. */
+  readonly health: 'timeout' | 'tcp_failure' | null;
 }
 
 const INVALID_REQUEST_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
@@ -93,22 +98,24 @@ function classifyFailure(err: unknown, written: boolean, resendable: boolean): F
   const again = !written || resendable;
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return { status: 504, reason: 'upstream timed out while connecting', retryable: true };
+      return { status: 504, reason: 'upstream timed out while connecting', retryable: true, health: 'timeout' };
     case 'UPSTREAM_TIMEOUT':
-      return { status: 504, reason: 'upstream timed out while reading response header', retryable: again };
+      return { status: 504, reason: 'upstream timed out while reading response header', retryable: again, health: 'timeout' };
     case 'UPSTREAM_SEND_TIMEOUT':
-      return { status: 504, reason: 'upstream timed out while sending request', retryable: again };
+      return { status: 504, reason: 'upstream timed out while sending request', retryable: again, health: 'timeout' };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return { status: 503, reason: 'upstream host could not be resolved', retryable: true };
+      return { status: 503, reason: 'upstream host could not be resolved', retryable: true, health: 'tcp_failure' };
     default:
       break;
   }
   if (typeof code === 'string' && (INVALID_REQUEST_CODES.has(code) || code.startsWith('HPE_'))) {
     // A request undici refuses to send, or a response that is not HTTP: no other node will do better.
-    return { status: 502, reason: `invalid upstream exchange: ${errorMessage(err)}`, retryable: false };
+    // Only the second is the node's fault.
+    const health = code.startsWith('HPE_') ? 'tcp_failure' : null;
+    return { status: 502, reason: `invalid upstream exchange: ${errorMessage(err)}`, retryable: false, health };
   }
-  return { status: 502, reason: `upstream connection failed: ${errorMessage(err)}`, retryable: again };
+  return { status: 502, reason: `upstream connection failed: ${errorMessage(err)}`, retryable: again, health: 'tcp_failure' };
 }
 
 /**
@@ -358,6 +365,9 @@ class ForwardCall implements ResponseInfo {
     if (statusCode < 200) return true;
     this.#status = statusCode;
     if (this.#clock) this.#firstByteMs = performance.now() - this.#attemptStart;
+    // Passive health checks (spec/routing.md §5.3) count every attempt's status.
+    const health = this.#up.health;
+    if (health !== undefined) health.reportStatus(this.#node!, statusCode);
     this.#unwatchSend();
     this.#startReadTimer();
     let dest: Writable;
@@ -448,6 +458,11 @@ class ForwardCall implements ResponseInfo {
     const failure = classifyFailure(err, this.#written, this.#resendable);
     (this.#statuses ??= []).push(failure.status);
     const node = this.#node!;
+    const health = this.#up.health;
+    if (health !== undefined && failure.health !== null) {
+      if (failure.health === 'timeout') health.reportTimeout(node);
+      else health.reportTcpFailure(node);
+    }
     this.#up.logger.warn(
       { upstream: node.address, attempt: this.#attempt, err: errorMessage(err), code: (err as { code?: unknown }).code },
       failure.reason,

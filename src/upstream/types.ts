@@ -60,6 +60,8 @@ export interface UpstreamConf {
   readonly pass_host?: PassHost;
   readonly upstream_host?: string;
   readonly keepalive_pool?: KeepalivePoolConf;
+  /** Health checks `{active, passive?}` (spec/routing.md §5.3). */
+  readonly checks?: Readonly<Record<string, unknown>>;
   readonly [other: string]: unknown;
 }
 
@@ -115,6 +117,25 @@ export interface Balancer {
   readonly onEnd?: (node: UpstreamNode, elapsedMs: number, failed: boolean) => void;
 }
 
+/**
+ * Health of an upstream's nodes when it has `checks` (spec/routing.md §5.3):
+ * read by the balancer, fed by the checker's probes and by forward(), which
+ * reports every attempt (passive checks; ignored without `checks.passive`).
+ */
+export interface UpstreamHealth {
+  /** Nodes unhealthy now; 0 lets a pick skip all health work. */
+  readonly unhealthyNodes: number;
+  /** Moves on every change of a node's health, so derived sets can be cached. */
+  readonly version: number;
+  isHealthy(node: UpstreamNode): boolean;
+  /** The attempt got a response with this status. */
+  reportStatus(node: UpstreamNode, status: number): void;
+  /** The attempt could not connect, or the connection broke before a response. */
+  reportTcpFailure(node: UpstreamNode): void;
+  /** The attempt timed out (connect, send or read). */
+  reportTimeout(node: UpstreamNode): void;
+}
+
 /** Timeouts in milliseconds (0 = none). */
 export interface UpstreamTimeouts {
   readonly connectMs: number;
@@ -134,11 +155,15 @@ export interface CompiledUpstream {
   /** 0 = no limit. */
   readonly retryTimeoutMs: number;
   readonly timeouts: UpstreamTimeouts;
+  /** Skips unhealthy nodes when `health` is set. */
   readonly balancer: Balancer;
+  /** Undefined when the upstream has no `checks`. */
+  readonly health: UpstreamHealth | undefined;
   readonly logger: Logger;
   /**
-   * Give the node pools back to the pool manager. Call once, when no
-   * snapshot uses this upstream any more; idempotent.
+   * Give the node pools back to the pool manager and the health checker
+   * back to its registry. Call once, when no snapshot uses this upstream
+   * any more; idempotent.
    */
   release(): void;
 }

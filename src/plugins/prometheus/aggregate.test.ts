@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregatorRegistry } from 'prom-client';
 import { readPrometheusAttr } from './attr.js';
-import { workerFamilies } from './families.js';
+import { upstreamStatusFamily, workerFamilies } from './families.js';
 import { MetricSums, toPromJson } from './aggregate.js';
 
 const families = workerFamilies(readPrometheusAttr({ default_buckets: [10, 100] }).attr);
@@ -54,4 +54,22 @@ test('rendered through prom-client: prefixed names, APISIX label order, cumulati
     'apisix_http_latency_count{type="request",route="1",service="",consumer="",node="10.0.0.1"} 5',
     '',
   ].join('\n'));
+});
+
+test('a `min` family keeps the smallest value of a series, even within one report', () => {
+  const sums = new MetricSums([upstreamStatusFamily]);
+  sums.add([{ name: 'upstream_status', series: [{ labels: ['/apisix/upstreams/1', '10.0.0.1', '80'], values: [1] }] }]);
+  sums.add([{
+    name: 'upstream_status',
+    series: [
+      { labels: ['/apisix/upstreams/1', '10.0.0.1', '80'], values: [1] },
+      { labels: ['/apisix/upstreams/1', '10.0.0.2', '80'], values: [1] },
+      { labels: ['/apisix/upstreams/1', '10.0.0.2', '80'], values: [0] },
+    ],
+  }]);
+  assert.deepEqual(sums.families(), [{
+    name: 'upstream_status',
+    series: [{ labels: ['/apisix/upstreams/1', '10.0.0.1', '80'], values: [1] }, { labels: ['/apisix/upstreams/1', '10.0.0.2', '80'], values: [0] }],
+  }]);
+  assert.equal(toPromJson(upstreamStatusFamily, [], 'apisix_').aggregator, 'min');
 });

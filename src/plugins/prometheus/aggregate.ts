@@ -1,6 +1,7 @@
 /**
  * The primary's side of the workers' counts: sums of series across reports
- * (a counter's value, a histogram's buckets and sum all add up), checked
+ * (a counter's value, a histogram's buckets and sum all add up; a `min`
+ * family keeps the smallest value instead), checked
  * against the expected schemas, and turned into prom-client's metric JSON
  * so prom-client renders the exposition text.
  */
@@ -18,7 +19,7 @@ function seriesKey(labels: readonly string[]): string {
 }
 
 /**
- * Sums of series by family and label values.
+ * Sums (or minimums, for `min` families) of series by family and label values.
  *
  * @example
  *   const sums = new MetricSums(schemas);
@@ -58,7 +59,11 @@ export class MetricSums {
           sums.set(key, { labels: series.labels, values: [...series.values] });
           continue;
         }
-        for (let i = 0; i < sum.values.length; i++) (sum.values[i] as number) += series.values[i] as number;
+        if (schema.aggregation === 'min') {
+          for (let i = 0; i < sum.values.length; i++) sum.values[i] = Math.min(sum.values[i] as number, series.values[i] as number);
+        } else {
+          for (let i = 0; i < sum.values.length; i++) (sum.values[i] as number) += series.values[i] as number;
+        }
       }
     }
     return skipped;
@@ -78,7 +83,7 @@ export interface PromMetricJson {
   readonly name: string;
   readonly help: string;
   readonly type: 'counter' | 'gauge' | 'histogram';
-  readonly aggregator: 'sum';
+  readonly aggregator: 'sum' | 'min';
   readonly values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
 }
 
@@ -113,5 +118,5 @@ export function toPromJson(schema: FamilySchema, series: readonly SeriesData[], 
       values.push({ value: cumulative, labels, metricName: `${name}_count` });
     }
   }
-  return { name, help: schema.help, type: schema.type, aggregator: 'sum', values };
+  return { name, help: schema.help, type: schema.type, aggregator: schema.aggregation ?? 'sum', values };
 }

@@ -152,6 +152,46 @@ describe('aggregation across workers', () => {
   });
 });
 
+describe('upstream_status', () => {
+  /** A report with the health of two targets of `/apisix/upstreams/1` as one worker sees them. */
+  function health(a: 0 | 1, b: 0 | 1): WorkerMetricsReport {
+    return {
+      families: [{
+        name: 'upstream_status',
+        series: [{ labels: ['/apisix/upstreams/1', '127.0.0.1', '1980'], values: [a] }, { labels: ['/apisix/upstreams/1', '127.0.0.1', '1981'], values: [b] }],
+      }],
+      connections: undefined,
+    };
+  }
+  const A = 'apisix_upstream_status{name="/apisix/upstreams/1",ip="127.0.0.1",port="1980"}';
+  const B = 'apisix_upstream_status{name="/apisix/upstreams/1",ip="127.0.0.1",port="1981"}';
+
+  test('a gauge per target: 1 only when every worker that checks it says healthy', async () => {
+    const one = new FakeWorker(1, health(1, 1));
+    const two = new FakeWorker(2, health(1, 0));
+    const { exporter } = setup('', [one, two]);
+    const text = await exporter.render();
+    assert.match(text, /^# TYPE apisix_upstream_status gauge$/m);
+    assert.match(text, /^# HELP apisix_upstream_status Upstream status from health check$/m);
+    const s = samples(text);
+    assert.equal(s.get(A), 1);
+    assert.equal(s.get(B), 0);
+  });
+
+  test('it describes the present: a worker that is gone no longer counts', async () => {
+    const one = new FakeWorker(1, health(1, 1));
+    const two = new FakeWorker(2, health(0, 0));
+    const { exporter, workers } = setup('', [one, two]);
+    assert.equal(samples(await exporter.render()).get(A), 0);
+    exporter.handle(two, { t: 'metrics.final', report: health(0, 0) });
+    exporter.workerExited(two.id);
+    workers.splice(workers.indexOf(two), 1);
+    const s = samples(await exporter.render());
+    assert.equal(s.get(A), 1);
+    assert.equal(s.get(B), 1);
+  });
+});
+
 describe('settings and node gauges', () => {
   test('metric_prefix renames every metric', async () => {
     const { exporter } = setup('plugin_attr:\n  prometheus:\n    metric_prefix: gw_\n', [new FakeWorker(1, report(1))]);

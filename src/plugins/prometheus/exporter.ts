@@ -14,6 +14,10 @@
  *   (those since are lost, as they were never reported);
  * - a worker that does not answer in time contributes its last answer.
  *
+ * `upstream_status` describes the present: it comes from the live workers'
+ * latest answers only, and a node is 1 only if every worker that checks it
+ * says healthy (each worker runs its own health checkers).
+ *
  * Node gauges, computed at scrape time: `nginx_http_current_connections`
  * and `http_requests_total` (the workers' connection counts),
  * `node_info{hostname, version}`, and, for the etcd and embedded stores,
@@ -32,7 +36,7 @@ import { ERROR_PAGE_CONTENT_TYPE, errorPage } from '../../http/error-page.js';
 import { errorMessage } from '../../errors.js';
 import { VERSION } from '../../version.js';
 import { readPrometheusAttr, type PrometheusAttr } from './attr.js';
-import { workerFamilies, type ConnectionCounts, type FamilySchema, type WorkerMetricsReport } from './families.js';
+import { upstreamStatusFamily, workerFamilies, type ConnectionCounts, type FamilyData, type FamilySchema, type WorkerMetricsReport } from './families.js';
 import { MetricSums, toPromJson, type PromMetricJson } from './aggregate.js';
 
 /** How long a scrape waits for the workers' answers before using their previous ones. */
@@ -104,6 +108,8 @@ export class PrometheusExporter {
   readonly attr: PrometheusAttr;
   readonly #options: ExporterOptions;
   readonly #schemas: readonly FamilySchema[];
+  /** Families that describe the present (`min`): never kept from workers that are gone. */
+  readonly #present: ReadonlySet<string>;
   readonly #workers = new Map<number, WorkerState>();
   readonly #retired: MetricSums;
   readonly #retiredConnections: RetiredConnections = { accepted: 0, handled: 0, requests: 0 };
@@ -124,7 +130,8 @@ export class PrometheusExporter {
     this.attr = attr;
     this.#options = options;
     const families = workerFamilies(attr);
-    this.#schemas = [families.status, families.latency, families.bandwidth, families.functions];
+    this.#schemas = [families.status, families.latency, families.bandwidth, families.functions, upstreamStatusFamily];
+    this.#present = new Set(this.#schemas.filter((s) => s.aggregation === 'min').map((s) => s.name));
     this.#retired = new MetricSums(this.#schemas);
     const prefix = attr.metricPrefix;
     const registers = [this.#registry];
@@ -240,7 +247,7 @@ export class PrometheusExporter {
   }
 
   #retire(workerId: number, state: WorkerState, report: WorkerMetricsReport): void {
-    this.#warnSkipped(this.#retired.add(report.families));
+    this.#warnSkipped(this.#retired.add(this.#cumulative(report.families)));
     const c = report.connections;
     if (c !== undefined) {
       this.#retiredConnections.accepted += c.accepted;
@@ -250,6 +257,10 @@ export class PrometheusExporter {
     state.retired = true;
     state.last = undefined;
     for (const scrape of this.#scrapes.values()) this.#settle(scrape, workerId);
+  }
+
+  #cumulative(families: readonly FamilyData[]): FamilyData[] {
+    return families.filter((family) => !this.#present.has(family.name));
   }
 
   /** Ask every live worker, wait for the answers (bounded), return every live worker's latest. */

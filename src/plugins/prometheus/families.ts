@@ -21,11 +21,18 @@ export interface FamilySchema {
   readonly labelNames: readonly string[];
   /** Histograms: upper bounds, increasing, without +Inf. */
   readonly buckets?: readonly number[];
+  /**
+   * How the primary combines the workers' values of one series: `sum`
+   * (counts, the default) or `min` (a state every worker must agree on).
+   * `min` families describe the present: a worker that is gone no longer
+   * contributes to them.
+   */
+  readonly aggregation?: 'sum' | 'min';
 }
 
 /**
  * One series as a worker reports it: label values in the family's
- * `labelNames` order, and its numbers — `[value]` for a counter; for a
+ * `labelNames` order, and its numbers — `[value]` for a counter or gauge; for a
  * histogram the count of each bucket (not cumulative) and of +Inf, then the
  * sum of the observations.
  */
@@ -107,6 +114,20 @@ export function workerFamilies(attr: PrometheusAttr): WorkerFamilies {
     },
   };
 }
+
+/**
+ * `upstream_status{name, ip, port}`: 1 while a health-checked node is
+ * healthy, 0 while it is not, one series per target of every running health
+ * checker. Each worker checks on its own; the node reports 1 only when every
+ * worker that checks the target says healthy (`min`).
+ */
+export const upstreamStatusFamily: FamilySchema = {
+  name: 'upstream_status',
+  help: 'Upstream status from health check',
+  type: 'gauge',
+  labelNames: ['name', 'ip', 'port'],
+  aggregation: 'min',
+};
 
 /** How many numbers a series of `schema` carries (see {@link SeriesData}). */
 export function valuesPerSeries(schema: FamilySchema): number {

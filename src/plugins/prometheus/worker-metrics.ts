@@ -2,7 +2,8 @@
  * The prometheus plugin's state in a data-plane worker: what it counts,
  * whether it counts, and the report the primary asks for (over IPC:
  * `metrics.scrape` → `metrics.report`; `metrics.final` when the worker
- * drains, so its counts outlive it).
+ * drains, so its counts outlive it), which also carries the health of the
+ * worker's checked upstream nodes (`upstream_status`).
  *
  * Module state on purpose: built-in plugin modules are loaded once per
  * process, so counts survive a plugin reload (`destroy()` then `init()`),
@@ -11,7 +12,8 @@
 import type { Server } from 'node:http';
 import type { PluginContext } from '../../pdk/context.js';
 import type { PrometheusAttr } from './attr.js';
-import type { FamilyData, WorkerMetricsReport } from './families.js';
+import { upstreamStatusFamily, type FamilyData, type SeriesData, type WorkerMetricsReport } from './families.js';
+import { healthCheckRegistry } from '../../upstream/health/registry.js';
 import { ConnectionStats } from './connections.js';
 import { RequestMetrics } from './request-metrics.js';
 import { functionMetricsSeries, startFunctionMetrics, stopFunctionMetrics } from './function-metrics.js';
@@ -65,7 +67,14 @@ export function workerMetricsReport(): WorkerMetricsReport | undefined {
   const families: FamilyData[] = requests?.report() ?? [];
   const functions = functionMetricsSeries();
   if (requests !== undefined && functions !== undefined) families.push({ name: requests.families.functions.name, series: functions });
+  const upstreams = upstreamStatusSeries();
+  if (upstreams.length > 0) families.push({ name: upstreamStatusFamily.name, series: upstreams });
   return { families, connections: connections?.counts() };
+}
+
+/** This worker's health checkers, read when scraped (APISIX also reads them at scrape time). */
+function upstreamStatusSeries(): SeriesData[] {
+  return healthCheckRegistry.statuses().map((s) => ({ labels: [s.name, s.ip, String(s.port)], values: [s.healthy ? 1 : 0] }));
 }
 
 /**
