@@ -45,12 +45,20 @@ test('when every node is unhealthy, every node is used (spec/routing.md §5.1)',
   assert.deepEqual(new Set(sequence(() => balancer.pick(noVars, undefined), 6)), new Set(['a', 'b', 'c']));
 });
 
-test('a retry skips tried and unhealthy nodes, then falls back to untried unhealthy ones', () => {
+test('a retry skips tried and unhealthy nodes; once every healthy node was tried there is none (502, as APISIX)', () => {
   const health = new SetHealth();
   const balancer = withHealth(createBalancer('roundrobin', nodes, {}), health, nodes);
   health.set('c', false);
-  const [a, b, c] = nodes as [UpstreamNode, UpstreamNode, UpstreamNode];
+  const [a, b] = nodes as [UpstreamNode, UpstreamNode, UpstreamNode];
   assert.equal(balancer.pick(noVars, new Set([a]))?.host, 'b');
+  assert.equal(balancer.pick(noVars, new Set([a, b])), undefined);
+});
+
+test('with every node unhealthy, a retry still moves on to untried nodes', () => {
+  const health = new SetHealth();
+  const balancer = withHealth(createBalancer('roundrobin', nodes, {}), health, nodes);
+  for (const n of nodes) health.set(n.host, false);
+  const [a, b, c] = nodes as [UpstreamNode, UpstreamNode, UpstreamNode];
   assert.equal(balancer.pick(noVars, new Set([a, b]))?.host, 'c');
   assert.equal(balancer.pick(noVars, new Set([a, b, c])), undefined);
 });

@@ -1,9 +1,10 @@
 /**
  * Health-aware node selection (spec/routing.md §5.1): unhealthy nodes are
- * skipped; when nothing else is left, they are used after all ("if all are
- * unhealthy, all nodes are used"). Done around any balancer by widening its
- * skip set to `tried ∪ unhealthy` and, if that leaves nothing, asking again
- * with `tried` alone — no balancer needs to know about health.
+ * skipped, unless every node is unhealthy, when all are used. Done around
+ * any balancer by widening its skip set to `tried ∪ unhealthy` — no balancer
+ * needs to know about health. As in APISIX, whose picker then holds the
+ * healthy nodes only, a retry that has tried every healthy node finds none
+ * (502) rather than falling back to an unhealthy one.
  *
  * Cost: one counter read per pick while every node is healthy. The set of
  * unhealthy nodes is rebuilt only when the checker's version moves; a new
@@ -23,7 +24,8 @@ class HealthAwareBalancer implements Balancer {
   constructor(inner: Balancer, health: UpstreamHealth, nodes: readonly UpstreamNode[]) {
     this.#inner = inner;
     this.#health = health;
-    this.#nodes = nodes;
+    // Weight-0 nodes are never picked: "every node unhealthy" is about the others.
+    this.#nodes = nodes.filter((node) => node.weight > 0);
     this.onStart = inner.onStart;
     this.onEnd = inner.onEnd;
   }
@@ -35,13 +37,15 @@ class HealthAwareBalancer implements Balancer {
       this.#version = health.version;
       this.#unhealthy = new Set(this.#nodes.filter((node) => !health.isHealthy(node)));
     }
+    // Every node unhealthy: all are used.
+    if (this.#unhealthy.size >= this.#nodes.length) return this.#inner.pick(request, tried);
     let skip: ReadonlySet<UpstreamNode> = this.#unhealthy;
     if (tried !== undefined) {
       const union = new Set(tried);
       for (const node of this.#unhealthy) union.add(node);
       skip = union;
     }
-    return this.#inner.pick(request, skip) ?? this.#inner.pick(request, tried);
+    return this.#inner.pick(request, skip);
   }
 }
 
