@@ -13,7 +13,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { definePlugin, type Verdict } from '../pdk/plugin.js';
 import type { PluginContext } from '../pdk/context.js';
-import { anonymousConsumer, createEntryLookup, isSecretReference } from './auth/credentials.js';
+import { createEntryLookup, isSecretReference, orAnonymousConsumer } from './auth/credentials.js';
 import { isValidHeaderValue } from './lib/header-text.js';
 
 export const BASIC_AUTH_PRIORITY = 2520;
@@ -166,17 +166,8 @@ export default definePlugin<BasicAuthConf>({
 
   rewrite(conf, ctx) {
     const c = compiled(conf);
-    const failure = authenticate(c, ctx);
-    if (failure !== undefined) {
-      if (c.anonymousConsumer === undefined) return failure;
-      // APISIX 3.x: any failure falls back to the anonymous consumer when one is configured.
-      const anonymous = anonymousConsumer(ctx, c.anonymousConsumer);
-      if (anonymous === undefined) {
-        ctx.log.error(`basic-auth failed to get anonymous consumer ${c.anonymousConsumer}`);
-        return c.invalidUser;
-      }
-      ctx.attachConsumer(anonymous);
-    }
+    const verdict = orAnonymousConsumer(ctx, 'basic-auth', authenticate(c, ctx), c.anonymousConsumer, c.invalidUser);
+    if (verdict !== undefined) return verdict;
     // As in APISIX, the header is dropped for the anonymous consumer too.
     if (c.hideCredentials && ctx.request.header('authorization') !== undefined) ctx.request.setHeader('authorization', null);
     return undefined;

@@ -17,7 +17,7 @@
  */
 import { definePlugin, type ConfKind, type Verdict } from '../pdk/plugin.js';
 import type { PluginContext } from '../pdk/context.js';
-import { anonymousConsumer, createEntryLookup, hideQueryArg, isSecretReference, withoutCookie } from './auth/credentials.js';
+import { createEntryLookup, hideQueryArg, isSecretReference, orAnonymousConsumer, withoutCookie } from './auth/credentials.js';
 import {
   JWT_ALGORITHMS,
   JwtKeyError,
@@ -252,16 +252,6 @@ export default definePlugin({
 
   rewrite(conf, ctx) {
     const c = compile(conf);
-    const failure = authenticate(c, ctx);
-    if (failure === undefined) return undefined;
-    if (c.anonymousConsumer === undefined) return failure;
-    // APISIX 3.x: any failure falls back to the anonymous consumer when one is configured.
-    const anonymous = anonymousConsumer(ctx, c.anonymousConsumer);
-    if (!anonymous) {
-      ctx.log.error(`jwt-auth failed to authenticate the request, code: 401. error: failed to get anonymous consumer ${c.anonymousConsumer}`);
-      return c.anonymousMissing;
-    }
-    ctx.attachConsumer(anonymous);
-    return undefined;
+    return orAnonymousConsumer(ctx, 'jwt-auth', authenticate(c, ctx), c.anonymousConsumer, c.anonymousMissing);
   },
 });

@@ -1,10 +1,11 @@
 /**
- * What the auth plugins (key-auth, jwt-auth) share: finding the consumer or
+ * What the auth plugins (key-auth, jwt-auth, basic-auth) share: finding the consumer or
  * credential that holds a presented key, the anonymous-consumer fallback of
  * APISIX 3.x, and taking a credential out of the request before it is
  * proxied (`hide_credentials`).
  */
 import type { ConsumerEntry, PluginContext } from '../../pdk/context.js';
+import type { Verdict } from '../../pdk/plugin.js';
 import { decodeQueryComponent } from '../../http/args.js';
 
 /**
@@ -51,11 +52,29 @@ export function createEntryLookup(field: string): EntryLookup {
 }
 
 /**
- * The consumer named by `anonymous_consumer`, as an entry to attach, or
- * undefined when no consumer has that username.
+ * APISIX 3.x: when authentication failed and the route names an
+ * `anonymous_consumer`, the request goes on as that consumer. Returns the
+ * verdict to answer with (`failure` without a fallback, `missing` when no
+ * consumer has that username), or undefined when the request goes on.
+ *
+ * @example
+ *   return orAnonymousConsumer(ctx, 'key-auth', authenticate(c, ctx), c.anonymousConsumer, c.anonymousMissing);
  */
-export function anonymousConsumer(ctx: PluginContext, username: string): ConsumerEntry | undefined {
-  return ctx.consumerByName(username);
+export function orAnonymousConsumer(
+  ctx: PluginContext,
+  plugin: string,
+  failure: Verdict | undefined,
+  anonymous: string | undefined,
+  missing: Verdict,
+): Verdict | undefined {
+  if (failure === undefined || anonymous === undefined) return failure;
+  const entry = ctx.consumerByName(anonymous);
+  if (entry === undefined) {
+    ctx.log.error(`${plugin} failed to authenticate the request, code: 401. error: failed to get anonymous consumer ${anonymous}`);
+    return missing;
+  }
+  ctx.attachConsumer(entry);
+  return undefined;
 }
 
 /**
