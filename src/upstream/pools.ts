@@ -20,9 +20,10 @@
  *   header sent upstream (APISIX: `proxy_ssl_name $upstream_host`), which
  *   undici derives per request; IP literals send no SNI (RFC 6066 §3).
  */
-import { Pool, buildConnector, errors } from 'undici';
+import { Pool, buildConnector } from 'undici';
 import { FngateError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { withConnectTimeout } from './connect-timeout.js';
 
 export interface PoolSettings {
   /** Maximum connections to the origin (`keepalive_pool.size`). */
@@ -169,33 +170,3 @@ function createPool(origin: string, settings: PoolSettings): Pool {
   });
 }
 
-/**
- * A connect timeout on a native timer. undici's own runs on its coarse
- * "fast timers" (fires up to ~1 s late), while nginx users set sub-second
- * connect timeouts and expect them to hold; one timer per new connection is
- * cheap.
- */
-function withConnectTimeout(connect: buildConnector.connector, timeoutMs: number): buildConnector.connector {
-  return (options, callback) => {
-    let done = false;
-    const timer = setTimeout(() => {
-      if (done) return;
-      done = true;
-      socket?.destroy();
-      callback(new errors.ConnectTimeoutError(`Connect Timeout Error (${options.hostname}:${options.port}, timeout: ${timeoutMs}ms)`), null);
-    }, timeoutMs);
-    // undici's connector returns the socket it opens (its type says void).
-    const socket = (connect as unknown as (o: typeof options, cb: buildConnector.Callback) => { destroy(): void } | undefined)(
-      options,
-      (...args) => {
-        clearTimeout(timer);
-        if (done) {
-          args[1]?.destroy();
-          return;
-        }
-        done = true;
-        callback(...args);
-      },
-    );
-  };
-}

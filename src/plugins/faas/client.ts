@@ -25,6 +25,7 @@ import { Client, buildConnector, errors, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { FngateError, errorMessage } from '../../errors.js';
 import type { ConnectionOptions } from './schema.js';
+import { withConnectTimeout } from '../../upstream/connect-timeout.js';
 
 /** What to send: the request-target (path and query), header fields and body. */
 export interface FunctionRequest {
@@ -286,35 +287,6 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
-}
-
-/**
- * A connector whose connect timeout runs on a native timer: undici's own
- * runs on its coarse fast-timer grid, and `timeout` may be as low as 100 ms.
- */
-function withConnectTimeout(connect: buildConnector.connector, timeoutMs: number): buildConnector.connector {
-  return (options, callback) => {
-    let done = false;
-    const timer = setTimeout(() => {
-      if (done) return;
-      done = true;
-      socket?.destroy();
-      callback(new errors.ConnectTimeoutError(`connect to ${options.hostname}:${options.port} timed out after ${timeoutMs} ms`), null);
-    }, timeoutMs);
-    // undici's connector returns the socket it opens (its type says void).
-    const socket = (connect as unknown as (o: typeof options, cb: buildConnector.Callback) => { destroy(): void } | undefined)(
-      options,
-      (...args) => {
-        clearTimeout(timer);
-        if (done) {
-          args[1]?.destroy();
-          return;
-        }
-        done = true;
-        callback(...args);
-      },
-    );
-  };
 }
 
 const TLS_CODE = /CERT|SSL|TLS|SIGNATURE|ISSUER|HOSTNAME|ALTNAME/;
