@@ -15,6 +15,7 @@ import { definePlugin, type Verdict } from '../pdk/plugin.js';
 import type { PluginContext } from '../pdk/context.js';
 import { createEntryLookup, isSecretReference, orAnonymousConsumer } from './auth/credentials.js';
 import { isValidHeaderValue } from './lib/header-text.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export const BASIC_AUTH_PRIORITY = 2520;
 
@@ -85,25 +86,18 @@ interface Compiled {
   readonly invalidUser: Verdict;
 }
 
-const compiledConfs = new WeakMap<BasicAuthConf, Compiled>();
-
-function compiled(conf: BasicAuthConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    // RFC 9110 §11.6.1: the challenge names the scheme and the protection space.
-    const challenge = Object.freeze({ 'www-authenticate': `Basic realm="${conf.realm}"` });
-    const deny = (message: string): Verdict => Object.freeze([401, Object.freeze({ message }), challenge] as const);
-    c = {
-      hideCredentials: conf.hide_credentials,
-      anonymousConsumer: conf.anonymous_consumer,
-      missing: deny('Missing authorization in request'),
-      invalidHeader: deny('Invalid authorization in request'),
-      invalidUser: deny('Invalid user authorization'),
-    };
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf((conf: BasicAuthConf): Compiled => {
+  // RFC 9110 §11.6.1: the challenge names the scheme and the protection space.
+  const challenge = Object.freeze({ 'www-authenticate': `Basic realm="${conf.realm}"` });
+  const deny = (message: string): Verdict => Object.freeze([401, Object.freeze({ message }), challenge] as const);
+  return {
+    hideCredentials: conf.hide_credentials,
+    anonymousConsumer: conf.anonymous_consumer,
+    missing: deny('Missing authorization in request'),
+    invalidHeader: deny('Invalid authorization in request'),
+    invalidUser: deny('Invalid user authorization'),
+  };
+});
 
 const byUsername = createEntryLookup('username');
 

@@ -27,6 +27,7 @@ import type { PluginContext } from '../pdk/context.js';
 import { compilePcre } from '../router/pcre.js';
 import { errorMessage } from '../errors.js';
 import { isValidHeaderValue } from './lib/header-text.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export interface CorsConf {
   readonly allow_origins: string;
@@ -143,32 +144,25 @@ interface Compiled {
   readonly timingRegex: readonly RegExp[] | undefined;
 }
 
-const compiledConfs = new WeakMap<CorsConf, Compiled>();
-
 function compileRules(rules: readonly string[] | undefined): readonly RegExp[] | undefined {
   return rules === undefined ? undefined : rules.map((rule) => compilePcre(rule, false));
 }
 
-function compiled(conf: CorsConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    c = {
-      origins: parseOriginList(conf.allow_origins),
-      originRegex: compileRules(conf.allow_origins_by_regex),
-      metadataKeys: conf.allow_origins_by_metadata,
-      originsAfterMetadata: conf.allow_origins !== '*',
-      methods: conf.allow_methods === '**' ? ALL_METHODS : conf.allow_methods,
-      allowHeaders: conf.allow_headers === '**' ? undefined : conf.allow_headers,
-      exposeHeaders: conf.expose_headers === undefined || conf.expose_headers === '' ? undefined : conf.expose_headers,
-      maxAge: String(conf.max_age),
-      credentials: conf.allow_credential,
-      timing: conf.timing_allow_origins === undefined ? undefined : parseOriginList(conf.timing_allow_origins),
-      timingRegex: compileRules(conf.timing_allow_origins_by_regex),
-    };
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf((conf: CorsConf): Compiled => {
+  return {
+    origins: parseOriginList(conf.allow_origins),
+    originRegex: compileRules(conf.allow_origins_by_regex),
+    metadataKeys: conf.allow_origins_by_metadata,
+    originsAfterMetadata: conf.allow_origins !== '*',
+    methods: conf.allow_methods === '**' ? ALL_METHODS : conf.allow_methods,
+    allowHeaders: conf.allow_headers === '**' ? undefined : conf.allow_headers,
+    exposeHeaders: conf.expose_headers === undefined || conf.expose_headers === '' ? undefined : conf.expose_headers,
+    maxAge: String(conf.max_age),
+    credentials: conf.allow_credential,
+    timing: conf.timing_allow_origins === undefined ? undefined : parseOriginList(conf.timing_allow_origins),
+    timingRegex: compileRules(conf.timing_allow_origins_by_regex),
+  };
+});
 
 /** The `Access-Control-Allow-Origin` value for this request, or undefined when its origin is not allowed. */
 function allowedOrigin(c: Compiled, ctx: PluginContext, origin: string | undefined): string | undefined {

@@ -22,6 +22,7 @@ import { errorMessage } from '../errors.js';
 import { compileExpr } from '../router/expr.js';
 import { compileVarTemplate, type VarTemplate } from './lib/var-template.js';
 import { isValidHeaderName, isValidHeaderValue, toHeaderValue } from './lib/header-text.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export interface FaultInjectionConf {
   readonly abort?: {
@@ -104,22 +105,15 @@ function selectorOf(vars: readonly unknown[] | undefined): Selector {
   };
 }
 
-const compiledConfs = new WeakMap<FaultInjectionConf, Compiled>();
-
-function compiled(conf: FaultInjectionConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    c = {
-      delaySelector: selectorOf(conf.delay?.vars),
-      delayMs: (conf.delay?.duration ?? 0) * 1000,
-      abortSelector: selectorOf(conf.abort?.vars),
-      abortBody: conf.abort?.body === undefined ? undefined : compileVarTemplate(conf.abort.body),
-      abortHeaders: Object.entries(conf.abort?.headers ?? {}).map(([name, value]) => ({ name, value: compileVarTemplate(String(value)) })),
-    };
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf((conf: FaultInjectionConf): Compiled => {
+  return {
+    delaySelector: selectorOf(conf.delay?.vars),
+    delayMs: (conf.delay?.duration ?? 0) * 1000,
+    abortSelector: selectorOf(conf.abort?.vars),
+    abortBody: conf.abort?.body === undefined ? undefined : compileVarTemplate(conf.abort.body),
+    abortHeaders: Object.entries(conf.abort?.headers ?? {}).map(([name, value]) => ({ name, value: compileVarTemplate(String(value)) })),
+  };
+});
 
 // ---- request time -----------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import type { Verdict } from '../pdk/plugin.js';
 import { definePlugin } from '../pdk/plugin.js';
 import { compileIpMatcher, isValidIpOrCidr } from '../router/ip.js';
 import { ipDef } from '../resources/schema/common.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export interface IpRestrictionConf {
   readonly message: string;
@@ -37,21 +38,14 @@ interface Compiled {
   readonly denial: Verdict;
 }
 
-const compiledConfs = new WeakMap<IpRestrictionConf, Compiled>();
-
-function compiled(conf: IpRestrictionConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    const allowList = conf.whitelist !== undefined;
-    c = {
-      matches: compileIpMatcher((allowList ? conf.whitelist : conf.blacklist) ?? []),
-      allowList,
-      denial: Object.freeze([conf.response_code, Object.freeze({ message: conf.message })] as const),
-    };
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf((conf: IpRestrictionConf): Compiled => {
+  const allowList = conf.whitelist !== undefined;
+  return {
+    matches: compileIpMatcher((allowList ? conf.whitelist : conf.blacklist) ?? []),
+    allowList,
+    denial: Object.freeze([conf.response_code, Object.freeze({ message: conf.message })] as const),
+  };
+});
 
 /**
  * @example

@@ -29,6 +29,7 @@ import {
   type JwtVerifier,
   type TimeClaim,
 } from './auth/jwt.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export const JWT_AUTH_PRIORITY = 2510;
 
@@ -52,17 +53,13 @@ interface CompiledConf {
   readonly anonymousMissing: Verdict;
 }
 
-const compiledConfs = new WeakMap<object, CompiledConf>();
-
-function compile(conf: Record<string, unknown>): CompiledConf {
-  let compiled = compiledConfs.get(conf);
-  if (compiled) return compiled;
+function build(conf: Record<string, unknown>): CompiledConf {
   const challenge = Object.freeze({ 'www-authenticate': `Bearer realm="${String(conf.realm ?? 'jwt')}"` });
   // Shared by every request of this configuration, so frozen.
   const deny = (message: string): Verdict => Object.freeze([401, Object.freeze({ message }), challenge] as const);
   const query = String(conf.query ?? 'jwt');
   const cookie = String(conf.cookie ?? 'jwt');
-  compiled = {
+  return {
     header: String(conf.header ?? 'authorization').toLowerCase(),
     query,
     argVar: `arg_${query}`,
@@ -80,23 +77,15 @@ function compile(conf: Record<string, unknown>): CompiledConf {
     notVerified: deny('failed to verify jwt'),
     anonymousMissing: deny('Invalid user authorization'),
   };
-  compiledConfs.set(conf, compiled);
-  return compiled;
 }
+
+const compile = compiledPerConf(build);
 
 /**
  * The consumer side's verifier, built once per consumer configuration (a
  * failure too, so a broken key is reported, not re-parsed, per request).
  */
-const verifiers = new WeakMap<object, JwtVerifier | JwtKeyError>();
-
-function verifierFor(conf: Readonly<Record<string, unknown>>): JwtVerifier | JwtKeyError {
-  let verifier = verifiers.get(conf);
-  if (verifier) return verifier;
-  verifier = buildVerifier(conf);
-  verifiers.set(conf, verifier);
-  return verifier;
-}
+const verifierFor = compiledPerConf(buildVerifier);
 
 function buildVerifier(conf: Readonly<Record<string, unknown>>): JwtVerifier | JwtKeyError {
   const algorithm = (conf.algorithm ?? 'HS256') as JwtAlgorithm;

@@ -12,6 +12,7 @@
 import { definePlugin, type Verdict } from '../pdk/plugin.js';
 import type { PluginContext } from '../pdk/context.js';
 import { createEntryLookup, hideQueryArg, orAnonymousConsumer } from './auth/credentials.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export const KEY_AUTH_PRIORITY = 2500;
 
@@ -34,18 +35,14 @@ interface CompiledConf {
 
 const BEARER_PREFIX = 'Bearer ';
 
-const compiledConfs = new WeakMap<object, CompiledConf>();
-
-function compile(conf: Record<string, unknown>): CompiledConf {
-  let compiled = compiledConfs.get(conf);
-  if (compiled) return compiled;
+function build(conf: Record<string, unknown>): CompiledConf {
   const bearer = conf.bearer_token === true;
   const query = String(conf.query ?? 'apikey');
   // The header names the scheme the client should use and the realm (RFC 9110 §11.6.1).
   const challenge = Object.freeze({ 'www-authenticate': `${bearer ? 'Bearer' : 'apikey'} realm="${String(conf.realm ?? 'key')}"` });
   // Shared by every request of this configuration, so frozen.
   const deny = (message: string): Verdict => Object.freeze([401, Object.freeze({ message }), challenge] as const);
-  compiled = {
+  return {
     header: bearer ? 'authorization' : String(conf.header ?? 'apikey').toLowerCase(),
     argVar: `arg_${query}`,
     query,
@@ -57,9 +54,9 @@ function compile(conf: Record<string, unknown>): CompiledConf {
     badBearer: deny('Invalid Bearer token format'),
     anonymousMissing: deny('Invalid user authorization'),
   };
-  compiledConfs.set(conf, compiled);
-  return compiled;
 }
+
+const compile = compiledPerConf(build);
 
 const byKey = createEntryLookup('key');
 

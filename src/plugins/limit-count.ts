@@ -38,6 +38,7 @@ import { redisConnection } from './limit/redis-connection.js';
 import { RedisCounters } from './limit/redis-counters.js';
 import { policyConditions, redisTargetOf, REDIS_CLUSTER_POLICY, REDIS_POLICY, type PolicySchema, type RedisPolicyConf } from './limit/redis-schema.js';
 import { isThenable } from '../util/maybe-async.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export interface LimitCountRule {
   readonly count: number | string;
@@ -181,8 +182,6 @@ interface Compiled {
   prefix: CounterKeys | undefined;
 }
 
-const compiledConfs = new WeakMap<LimitCountConf, Compiled>();
-
 /**
  * Full counter keys by counted value, for one configuration identity. A
  * client's address is the same string object on every request of its
@@ -221,14 +220,7 @@ function compile(conf: LimitCountConf): Compiled {
   };
 }
 
-function compiled(conf: LimitCountConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    c = compile(conf);
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf(compile);
 
 // ---- request time -----------------------------------------------------------------
 

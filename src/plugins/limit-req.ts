@@ -39,6 +39,7 @@ import { redisConnection } from './limit/redis-connection.js';
 import { RedisLeakyBuckets } from './limit/redis-leaky-bucket.js';
 import { policyConditions, redisTargetOf, REDIS_CLUSTER_POLICY, REDIS_POLICY, type RedisPolicyConf } from './limit/redis-schema.js';
 import { isThenable } from '../util/maybe-async.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export interface LimitReqRule {
   readonly rate: number | string;
@@ -114,8 +115,6 @@ interface Compiled {
 /** The worker's own buckets (`policy: local`), created on first use. */
 let localBuckets: LocalLeakyBuckets | undefined;
 
-const compiledConfs = new WeakMap<LimitReqConf, Compiled>();
-
 function amount(value: number | string): Amount {
   return typeof value === 'number' ? value : compileVarTemplate(value);
 }
@@ -134,14 +133,7 @@ function compile(conf: LimitReqConf): Compiled {
   };
 }
 
-function compiled(conf: LimitReqConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    c = compile(conf);
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf(compile);
 
 // ---- request time -----------------------------------------------------------------
 

@@ -25,6 +25,7 @@ import { compileVarTemplate, type VarTemplate } from './lib/var-template.js';
 import { isValidHeaderName, isValidHeaderValue } from './lib/header-text.js';
 import { sampleFromSchema } from './mocking/sample.js';
 import { toXml } from './mocking/xml.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export interface MockingConf {
   readonly delay: number;
@@ -87,25 +88,18 @@ interface Compiled {
 
 const MOCK_BY = `fngate/${VERSION}`;
 
-const compiledConfs = new WeakMap<MockingConf, Compiled>();
-
-function compiled(conf: MockingConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    const headers: Record<string, string | number> = { 'content-type': conf.content_type };
-    if (conf.with_mock_header) headers['x-mock-by'] = MOCK_BY;
-    // Configured headers come last: they may replace the two above.
-    for (const [name, value] of Object.entries(conf.response_headers ?? {})) headers[name.toLowerCase()] = value;
-    c = {
-      example: conf.response_example === undefined ? undefined : compileVarTemplate(conf.response_example),
-      format: formatOf(mediaTypeOf(conf.content_type)),
-      headers,
-      delayMs: conf.delay > 0 ? conf.delay * 1000 : 0,
-    };
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf((conf: MockingConf): Compiled => {
+  const headers: Record<string, string | number> = { 'content-type': conf.content_type };
+  if (conf.with_mock_header) headers['x-mock-by'] = MOCK_BY;
+  // Configured headers come last: they may replace the two above.
+  for (const [name, value] of Object.entries(conf.response_headers ?? {})) headers[name.toLowerCase()] = value;
+  return {
+    example: conf.response_example === undefined ? undefined : compileVarTemplate(conf.response_example),
+    format: formatOf(mediaTypeOf(conf.content_type)),
+    headers,
+    delayMs: conf.delay > 0 ? conf.delay * 1000 : 0,
+  };
+});
 
 /** The body: the example, or a value generated from the schema in the content type's format. */
 function bodyOf(conf: MockingConf, c: Compiled, ctx: PluginContext): string {

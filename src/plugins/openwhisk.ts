@@ -32,6 +32,7 @@ import {
   type FunctionResponse,
 } from './faas/index.js';
 import { timeFunctionCall } from './prometheus/function-metrics.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export const OPENWHISK_PRIORITY = -1901;
 
@@ -72,37 +73,32 @@ interface CompiledConf {
 const FAILURE = 'failed to process openwhisk action, err: ';
 const USER_AGENT = `fngate/${VERSION}`;
 
-const compiledConfs = new WeakMap<object, CompiledConf>();
-
-function compile(conf: OpenWhiskConf): CompiledConf {
-  let c = compiledConfs.get(conf);
-  if (c !== undefined) return c;
+function build(conf: OpenWhiskConf): CompiledConf {
   const base = { maxBodySize: conf.max_req_body_size, passRequest: conf.pass_request };
   const api = parseApiHost(conf.api_host);
   if (typeof api === 'string') {
-    c = { ...base, endpoint: undefined, hostError: api, target: '', headers: {} };
-  } else {
-    // Names may hold spaces (the pattern allows them): APISIX sends them raw,
-    // an invalid request-target; fngate percent-encodes each segment.
-    const pkg = conf.package === undefined ? '' : `${encodePathTail(conf.package)}/`;
-    const path = `${api.pathname.replace(/\/+$/, '')}/api/v1/namespaces/${encodePathTail(conf.namespace)}/actions/${pkg}${encodePathTail(conf.action)}`;
-    c = {
-      ...base,
-      endpoint: new FunctionEndpoint(api.origin, conf),
-      hostError: undefined,
-      target: `${path}?blocking=true&result=${String(conf.result)}&timeout=${conf.timeout}`,
-      headers: Object.freeze({
-        // URL.host carries the port only when it is not the scheme's default, as lua-resty-http's Host.
-        host: api.host,
-        authorization: `Basic ${Buffer.from(conf.service_token, 'utf8').toString('base64')}`,
-        'content-type': 'application/json',
-        'user-agent': USER_AGENT,
-      }),
-    };
+    return { ...base, endpoint: undefined, hostError: api, target: '', headers: {} };
   }
-  compiledConfs.set(conf, c);
-  return c;
+  // Names may hold spaces (the pattern allows them): APISIX sends them raw,
+  // an invalid request-target; fngate percent-encodes each segment.
+  const pkg = conf.package === undefined ? '' : `${encodePathTail(conf.package)}/`;
+  const path = `${api.pathname.replace(/\/+$/, '')}/api/v1/namespaces/${encodePathTail(conf.namespace)}/actions/${pkg}${encodePathTail(conf.action)}`;
+  return {
+    ...base,
+    endpoint: new FunctionEndpoint(api.origin, conf),
+    hostError: undefined,
+    target: `${path}?blocking=true&result=${String(conf.result)}&timeout=${conf.timeout}`,
+    headers: Object.freeze({
+      // URL.host carries the port only when it is not the scheme's default, as lua-resty-http's Host.
+      host: api.host,
+      authorization: `Basic ${Buffer.from(conf.service_token, 'utf8').toString('base64')}`,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+    }),
+  };
 }
+
+const compile = compiledPerConf(build);
 
 function parseApiHost(apiHost: string): URL | string {
   let url: URL;

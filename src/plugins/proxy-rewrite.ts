@@ -26,6 +26,7 @@ import { luaNumber } from '../resources/lua-text.js';
 import { compileNgxRegex, compileReplacement, expandReplacement, type Replacement } from './lib/ngx-re.js';
 import { compileVarTemplate, type VarTemplate } from './lib/var-template.js';
 import { isValidHeaderName, isValidHeaderValue, toHeaderValue } from './lib/header-text.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 type HeaderMap = Readonly<Record<string, string | number>>;
 
@@ -93,8 +94,6 @@ interface Compiled {
   readonly remove: readonly string[];
 }
 
-const compiledConfs = new WeakMap<ProxyRewriteConf, Compiled>();
-
 /** `headers` uses the action form when any of add/set/remove holds an object or array (APISIX's test). */
 function isActionForm(headers: NonNullable<ProxyRewriteConf['headers']>): headers is { add?: HeaderMap; set?: HeaderMap; remove?: readonly string[] } {
   const h = headers as Record<string, unknown>;
@@ -132,14 +131,7 @@ function compile(conf: ProxyRewriteConf): Compiled {
   };
 }
 
-function compiled(conf: ProxyRewriteConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    c = compile(conf);
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf(compile);
 
 /** Problems with header names/values, in APISIX's wording; undefined when all can be sent. */
 function checkHeaders(map: HeaderMap | undefined): string | undefined {

@@ -20,6 +20,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { definePlugin } from '../pdk/plugin.js';
 import { compileIpMatcher, isValidIpOrCidr, type IpMatcher } from '../router/ip.js';
 import { ipDef } from '../resources/schema/common.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export interface RealIpConf {
   readonly source: string;
@@ -96,20 +97,13 @@ interface Compiled {
   readonly recursive: boolean;
 }
 
-const compiledConfs = new WeakMap<RealIpConf, Compiled>();
-
-function compiled(conf: RealIpConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    c = {
-      trusted: conf.trusted_addresses === undefined ? undefined : compileIpMatcher(conf.trusted_addresses),
-      forwardedFor: conf.source === 'http_x_forwarded_for',
-      recursive: conf.recursive,
-    };
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf((conf: RealIpConf): Compiled => {
+  return {
+    trusted: conf.trusted_addresses === undefined ? undefined : compileIpMatcher(conf.trusted_addresses),
+    forwardedFor: conf.source === 'http_x_forwarded_for',
+    recursive: conf.recursive,
+  };
+});
 
 /**
  * @example

@@ -13,6 +13,7 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import { definePlugin } from '../pdk/plugin.js';
 import { isValidHeaderName, isValidHeaderValue } from './lib/header-text.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export type RequestIdAlgorithm = 'uuid' | 'nanoid' | 'range_id' | 'ksuid';
 
@@ -127,16 +128,9 @@ interface Compiled {
   readonly header: string;
 }
 
-const compiledConfs = new WeakMap<RequestIdConf, Compiled>();
-
-function compiled(conf: RequestIdConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    c = { ctxKey: `request-id-${conf.header_name}`, header: conf.header_name.toLowerCase() };
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf((conf: RequestIdConf): Compiled => {
+  return { ctxKey: `request-id-${conf.header_name}`, header: conf.header_name.toLowerCase() };
+});
 
 /**
  * @example

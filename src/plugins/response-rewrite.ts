@@ -28,6 +28,7 @@ import { luaNumber } from '../resources/lua-text.js';
 import { compileNgxRegex, compileReplacement, replaceMatches, type Replacement } from './lib/ngx-re.js';
 import { compileVarTemplate, type VarTemplate } from './lib/var-template.js';
 import { isValidHeaderName, toHeaderValue } from './lib/header-text.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 type HeaderMap = Readonly<Record<string, string | number>>;
 
@@ -135,8 +136,6 @@ const DECODERS: ReadonlyMap<string, (body: Buffer) => Promise<Buffer>> = new Map
 const ADD_LINE = /^([^:\s]+)\s*:\s*([^:]+)$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-const compiledConfs = new WeakMap<ResponseRewriteConf, Compiled>();
-
 function isActionForm(headers: NonNullable<ResponseRewriteConf['headers']>): headers is { add?: readonly string[]; set?: HeaderMap; remove?: readonly string[] } {
   const h = headers as Record<string, unknown>;
   return [h.add, h.set, h.remove].some((v) => typeof v === 'object' && v !== null);
@@ -180,14 +179,7 @@ function compile(conf: ResponseRewriteConf): Compiled {
   };
 }
 
-function compiled(conf: ResponseRewriteConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    c = compile(conf);
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf(compile);
 
 function checkConf(conf: ResponseRewriteConf): string | undefined {
   const headers = conf.headers;

@@ -16,6 +16,7 @@
 import { definePlugin, type Verdict } from '../pdk/plugin.js';
 import { compilePcre } from '../router/pcre.js';
 import { errorMessage } from '../errors.js';
+import { compiledPerConf } from './lib/per-conf.js';
 
 export interface UriBlockerConf {
   readonly block_rules: readonly string[];
@@ -32,23 +33,16 @@ interface Compiled {
   readonly verdict: Verdict;
 }
 
-const compiledConfs = new WeakMap<UriBlockerConf, Compiled>();
-
-function compiled(conf: UriBlockerConf): Compiled {
-  let c = compiledConfs.get(conf);
-  if (c === undefined) {
-    const rules = conf.block_rules.map((rule) => compilePcre(rule, conf.case_insensitive));
-    c = {
-      // APISIX's joined pattern of no rules is the empty pattern, which matches every URI.
-      rules: rules.length === 0 ? [/(?:)/] : rules,
-      verdict: conf.rejected_msg === undefined
-        ? conf.rejected_code
-        : Object.freeze([conf.rejected_code, Object.freeze({ error_msg: conf.rejected_msg })] as const),
-    };
-    compiledConfs.set(conf, c);
-  }
-  return c;
-}
+const compiled = compiledPerConf((conf: UriBlockerConf): Compiled => {
+  const rules = conf.block_rules.map((rule) => compilePcre(rule, conf.case_insensitive));
+  return {
+    // APISIX's joined pattern of no rules is the empty pattern, which matches every URI.
+    rules: rules.length === 0 ? [/(?:)/] : rules,
+    verdict: conf.rejected_msg === undefined
+      ? conf.rejected_code
+      : Object.freeze([conf.rejected_code, Object.freeze({ error_msg: conf.rejected_msg })] as const),
+  };
+});
 
 /**
  * @example

@@ -13,6 +13,7 @@ import { buildOutgoingRequest, type OutgoingRequest } from './request.js';
 import { toVerdict } from './response.js';
 import { faasSchema, type FaasConf } from './schema.js';
 import { timeFunctionCall } from '../prometheus/function-metrics.js';
+import { compiledPerConf } from '../lib/per-conf.js';
 
 /**
  * Puts a platform's credentials on the outgoing request (headers; a signer
@@ -71,21 +72,18 @@ interface CompiledConf {
  *   });
  */
 export function defineFaasPlugin<Conf extends FaasConf = FaasConf>(spec: FaasPluginSpec<Conf>): PluginDefinition<Conf> {
-  const compiled = new WeakMap<object, CompiledConf>();
   const failurePrefix = `failed to process ${spec.name}, err: `;
 
-  function compile(conf: Conf): CompiledConf {
-    let c = compiled.get(conf);
-    if (c !== undefined) return c;
+  function build(conf: Conf): CompiledConf {
     const authorize = spec.authorizer?.(conf);
     const base = { maxBodySize: conf.max_req_body_size, authorize };
     const url = parseFunctionUri(conf.function_uri);
-    c = typeof url === 'string'
+    return typeof url === 'string'
       ? { ...base, endpoint: undefined, uriError: url, basePath: '/', host: '' }
       : { ...base, endpoint: new FunctionEndpoint(url.origin, conf), uriError: undefined, basePath: url.pathname || '/', host: url.hostname };
-    compiled.set(conf, c);
-    return c;
   }
+
+  const compile = compiledPerConf(build);
 
   async function call(c: CompiledConf, ctx: PluginContext): Promise<Verdict> {
     let body: Buffer | undefined;

@@ -25,6 +25,7 @@ import { SERVERLESS_SCHEMA, functionSources, type ServerlessConf } from './schem
 import { ServerlessFunctionError } from './errors.js';
 import { timeFunctionCall } from '../prometheus/function-metrics.js';
 import { isThenable } from '../../util/maybe-async.js';
+import { compiledPerConf } from '../lib/per-conf.js';
 
 interface CompiledFunction {
   readonly fn: UserFunction;
@@ -112,15 +113,10 @@ function compileInstance(plugin: string, conf: ServerlessConf): CompiledInstance
  *   export default createServerlessPlugin('serverless-pre-function', 10000);
  */
 export function createServerlessPlugin(name: string, priority: number): PluginDefinition<ServerlessConf> {
-  const compiled = new WeakMap<ServerlessConf, CompiledInstance>();
+  const instanceOf = compiledPerConf((conf: ServerlessConf) => compileInstance(name, conf));
 
   function functionsFor(conf: ServerlessConf, phase: PhaseName): FunctionList | undefined {
-    let instance = compiled.get(conf);
-    if (instance === undefined) {
-      instance = compileInstance(name, conf);
-      compiled.set(conf, instance);
-    }
-    return instance[phase];
+    return instanceOf(conf)[phase];
   }
 
   function request(phase: 'rewrite' | 'access' | 'before_proxy') {
