@@ -66,6 +66,9 @@ export interface RequestHandlerOptions {
 
 const NO_VARS: VarGetter = () => undefined;
 
+/** A forward outcome that still needs an error page. */
+type ForwardFailure = Extract<ForwardOutcome, { kind: 'failed' }>;
+
 export interface DataPlaneHandlers {
   /** The `request` listener. */
   readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void;
@@ -214,29 +217,35 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
   }
 
   function finishPlain(core: RequestContext, route: CompiledRoute, res: ServerResponse, outcome: ForwardOutcome): void {
+    const failure = settleOutcome(core, route, outcome);
+    if (failure === undefined) return;
+    res.setHeader('x-apisix-upstream-status', failure.upstreamStatus);
+    sendErrorPage(res, failure.status, server);
+  }
+
+  /**
+   * What both paths do with a forward outcome: log an interrupted or failed
+   * exchange and record the statuses. Returns the failure whose error page
+   * is still to be sent (each path sends it its own way).
+   */
+  function settleOutcome(core: RequestContext, route: CompiledRoute, outcome: ForwardOutcome): ForwardFailure | undefined {
     switch (outcome.kind) {
       case 'proxied':
         if (outcome.error) logger.warn({ route: route.identity.id, err: outcome.error.message }, 'response interrupted');
-        return;
+        return undefined;
       case 'failed':
         core.upstreamStatus = outcome.upstreamStatus;
-        logUpstreamFailure(route, outcome);
-        res.setHeader('x-apisix-upstream-status', outcome.upstreamStatus);
-        sendErrorPage(res, outcome.status, server);
-        return;
+        logger.error(
+          { route: route.identity.id, status: outcome.status, reason: outcome.reason, upstream_status: outcome.upstreamStatus },
+          'upstream request failed',
+        );
+        return outcome;
       case 'aborted':
         core.status = 499;
-        return;
+        return undefined;
       case 'stopped':
-        return;
+        return undefined;
     }
-  }
-
-  function logUpstreamFailure(route: CompiledRoute, outcome: Extract<ForwardOutcome, { kind: 'failed' }>): void {
-    logger.error(
-      { route: route.identity.id, status: outcome.status, reason: outcome.reason, upstream_status: outcome.upstreamStatus },
-      'upstream request failed',
-    );
   }
 
   // ---- the plugin path ------------------------------------------------------
@@ -422,20 +431,10 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
     // `$upstream_response_time` counts only when a request went out (a before_proxy verdict stops its attempt first).
     if (outcome.attempts > (outcome.kind === 'stopped' ? 1 : 0)) core.upstreamEndedAt = performance.now();
     else core.upstreamStartedAt = undefined;
-    switch (outcome.kind) {
-      case 'proxied':
-        if (outcome.error) logger.warn({ route: route.identity.id, err: outcome.error.message }, 'response interrupted');
-        return;
-      case 'failed':
-        core.upstreamStatus = outcome.upstreamStatus;
-        logUpstreamFailure(route, outcome);
-        return sendPage(ctx, res, outcome.status, chains, { 'x-apisix-upstream-status': outcome.upstreamStatus });
-      case 'aborted':
-        core.status = 499;
-        return;
-      case 'stopped':
-        return sendStop(ctx, res, outcome.verdict as Stop, server, chains, logger);
-    }
+    if (outcome.kind === 'stopped') return sendStop(ctx, res, outcome.verdict as Stop, server, chains, logger);
+    const failure = settleOutcome(core, route, outcome);
+    if (failure === undefined) return;
+    return sendPage(ctx, res, failure.status, chains, { 'x-apisix-upstream-status': failure.upstreamStatus });
   }
 
   /** Tunnel a WebSocket upgrade on a route with `enable_websocket`. */
