@@ -16,16 +16,16 @@
  *     await etcd.destroy();
  *   }
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import type { EtcdConfig } from '../../src/config/types.js';
-import { freePort, waitFor } from './net.js';
+import { freePort } from './net.js';
+import { findBinary, serverProcess } from './server-process.js';
 
 export interface EtcdTlsFiles {
   readonly caFile: string;
@@ -67,24 +67,9 @@ export interface EtcdServer {
   config(overrides?: Partial<EtcdConfig>): EtcdConfig;
 }
 
-const running = new Set<ChildProcess>();
-// A test that crashes must not leave etcd processes behind.
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /** Absolute path of the etcd binary; throws a clear error when it is not installed. */
 export function etcdBinary(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'etcd');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  throw new Error('etcd binary not found on PATH: these tests need a real etcd (apt-get install -y etcd-server)');
+  return findBinary('etcd', 'etcd', 'etcd-server');
 }
 
 /** Starts a fresh single-member etcd and waits until it serves requests. */
@@ -115,50 +100,17 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
   ];
   const dispatcher = options.tls ? await tlsAgent(options.tls) : undefined;
 
-  let child: ChildProcess | undefined;
-  let stderr = '';
   let destroyed = false;
-
-  async function start(): Promise<void> {
-    if (child) throw new Error('etcd is already running');
-    stderr = '';
-    const proc = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = proc;
-    running.add(proc);
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
-    });
-    let exited = false;
-    proc.once('exit', () => {
-      exited = true;
-      running.delete(proc);
-      if (child === proc) child = undefined;
-    });
-    await waitFor(
-      async () => {
-        if (exited) throw new Error(`etcd exited during start-up: ${stderr.trim()}`);
-        return healthy(url, dispatcher);
-      },
-      { timeoutMs: 10_000, intervalMs: 10, what: `etcd on ${url}` },
-    );
-  }
-
-  async function stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
-    const proc = child;
-    if (!proc) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  const daemon = serverProcess({ binary, args, name: 'etcd', what: `etcd on ${url}`, ready: () => healthy(url, dispatcher) });
+  const start = () => daemon.start();
+  const stop = (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => daemon.stop(signal);
 
   const server: EtcdServer = {
     url,
     clientPort,
     dataDir,
     get running() {
-      return child !== undefined;
+      return daemon.running;
     },
     start,
     stop,

@@ -16,11 +16,9 @@
  *     await redis.destroy();
  *   }
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, waitFor } from './net.js';
+import { freePort } from './net.js';
+import { findBinary, serverProcess } from './server-process.js';
 
 export interface RedisServer {
   readonly port: number;
@@ -40,24 +38,9 @@ export interface StartRedisOptions {
   readonly password?: string;
 }
 
-const running = new Set<ChildProcess>();
-// A test that crashes must not leave Redis processes behind.
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /** Absolute path of redis-server; throws a clear error when it is not installed. */
 export function redisBinary(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'redis-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  throw new Error('redis-server not found on PATH: these tests need a real Redis (apt-get install -y redis-server)');
+  return findBinary('redis-server', 'Redis', 'redis-server');
 }
 
 /** Start a fresh in-memory Redis on a free loopback port and wait until it answers PING. */
@@ -72,8 +55,6 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     '--loglevel', 'warning',
     ...(options.password === undefined ? [] : ['--requirepass', options.password]),
   ];
-  let child: ChildProcess | undefined;
-  let output = '';
   let client: Redis | undefined;
   let destroyed = false;
 
@@ -89,41 +70,14 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     }
   }
 
-  async function start(): Promise<void> {
-    if (child) throw new Error('redis is already running');
-    output = '';
-    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    running.add(proc);
-    const collect = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-4000); };
-    proc.stdout?.on('data', collect);
-    proc.stderr?.on('data', collect);
-    let exited = false;
-    proc.once('exit', () => {
-      exited = true;
-      running.delete(proc);
-      if (child === proc) child = undefined;
-    });
-    await waitFor(async () => {
-      if (exited) throw new Error(`redis-server exited during start-up: ${output.trim()}`);
-      return ping();
-    }, { timeoutMs: 10_000, intervalMs: 10, what: `redis on 127.0.0.1:${port}` });
-  }
-
-  async function stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGKILL'): Promise<void> {
-    const proc = child;
-    if (!proc) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  const daemon = serverProcess({ binary, args, name: 'redis-server', what: `redis on 127.0.0.1:${port}`, ready: ping, captureStdout: true });
+  const start = () => daemon.start();
+  const stop = (signal: 'SIGTERM' | 'SIGKILL' = 'SIGKILL') => daemon.stop(signal);
 
   const server: RedisServer = {
     port,
     get running() {
-      return child !== undefined;
+      return daemon.running;
     },
     get client() {
       if (client === undefined) {
