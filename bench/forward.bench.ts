@@ -2,31 +2,29 @@
  * Cost of the forward path. Two parts:
  *
  * 1. Micro: building the upstream request headers from `req.rawHeaders` as a
- *    flat list (what buildUpstreamHeaders returns) versus an object, and the
- *    cost undici adds when it takes either form (`new Request`).
+ *    flat list (what buildUpstreamHeaders returns) versus an object; writing
+ *    them as a request head (prepareRequest); parsing a typical response head.
  * 2. Throughput: a plain proxied GET through forward() (compileUpstream +
- *    buildUpstreamHeaders + forward + writeHead) versus the bare
- *    `pool.stream()` forwarder the product is measured against. Upstream,
- *    proxy and load generator run in separate processes; the variants
- *    alternate so drift hits both.
+ *    buildUpstreamHeaders + forward + writeHead, on fngate's own HTTP/1.1
+ *    client) versus the bare undici `pool.stream()` forwarder that the shared
+ *    harness calls node-undici. Upstream, proxy and load generator run in
+ *    separate processes; the variants alternate so drift hits both.
  *
  *   node --import tsx bench/forward.bench.ts [seconds-per-run=3] [concurrency=32]
  *
- * Last measured (2026-11-21, 2 shared CPUs, Node 20.20, undici 7.30): forward
- * 0.95–1.02× the bare forwarder's req/s over four runs, proxy CPU per request
- * +0–5 % (the X-Real-IP / X-Forwarded-* headers account for most of it;
- * `forward-plain` is within noise of bare). Proxy CPU µs/request is the steadier
- * figure on a shared machine. Under tsx, closures assigned to named consts pay
- * a per-creation `__name()` call that the tsc build does not have.
+ * Proxy CPU µs/request is the steadier figure on a shared machine. Under tsx,
+ * closures assigned to named consts pay a per-creation `__name()` call that
+ * the tsc build does not have.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { compileUpstream } from '../src/upstream/compile.js';
 import { forward } from '../src/upstream/forward.js';
+import { prepareRequest } from '../src/upstream/h1/request-head.js';
+import { ResponseParser } from '../src/upstream/h1/response-parser.js';
 import { buildUpstreamHeaders, requestHasBody, type DownstreamInfo } from '../src/upstream/headers.js';
 import { PoolManager } from '../src/upstream/pools.js';
 
@@ -93,15 +91,16 @@ function timePerOp(label: string, iterations: number, fn: () => unknown): number
 function headerRepresentation(): void {
   console.log('Header representation (12 request headers):');
   const flat = buildUpstreamHeaders(RAW_HEADERS, DOWNSTREAM, {});
-  const object = buildAsObject(RAW_HEADERS);
   timePerOp('build flat list (buildUpstreamHeaders)', 1_000_000, () => buildUpstreamHeaders(RAW_HEADERS, DOWNSTREAM, {}));
   timePerOp('build object (lower-cased keys)', 1_000_000, () => buildAsObject(RAW_HEADERS));
-  // undici validates and copies either form into its Request; that cost is what a representation changes on its side.
-  const require = createRequire(import.meta.url);
-  const Request = require('undici/lib/core/request.js') as new (origin: string, opts: object, handler: object) => unknown;
-  const handler = { onConnect() {}, onHeaders() { return true; }, onData() { return true; }, onComplete() {}, onError() {} };
-  timePerOp('undici Request from flat list', 300_000, () => new Request('http://127.0.0.1:1980', { path: '/', method: 'GET', headers: flat }, handler));
-  timePerOp('undici Request from object', 300_000, () => new Request('http://127.0.0.1:1980', { path: '/', method: 'GET', headers: object }, handler));
+  timePerOp('request head from the flat list (prepareRequest)', 300_000, () => prepareRequest('GET', '/bench?x=1', flat, null, '127.0.0.1:1980', false));
+  const response = Buffer.from(`HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sat, 21 Nov 2026 14:28:23 GMT\r\nContent-Type: text/plain\r\n`
+    + `Content-Length: 1024\r\nConnection: keep-alive\r\n\r\n${'x'.repeat(1024)}`, 'latin1');
+  const parser = new ResponseParser({ onHead() {}, onBody() {}, onComplete() {} }, 16 * 1024);
+  timePerOp('parse an nginx response (5 headers, 1 KiB body)', 300_000, () => {
+    parser.reset(false);
+    return parser.execute(response);
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -74,7 +74,7 @@ export function compileUpstream(conf: UpstreamConf, options: CompileUpstreamOpti
   try {
     const portSuffixDefault = defaultPort(scheme);
     const nodes: UpstreamNode[] = specs.map((spec, index) => {
-      const lease = options.pools.acquire(`${scheme}://${spec.host}:${spec.port}`, settings);
+      const lease = options.pools.acquire({ scheme, host: spec.host, port: spec.port }, settings);
       leases.push(lease);
       return Object.freeze({
         index,

@@ -18,24 +18,22 @@
  * - With health checks, each attempt's outcome (status, connect failure or
  *   timeout) is reported to the upstream's checker (passive checks); an
  *   upstream without `checks` pays one property read per attempt.
- * - Timeouts, all on native timers (undici's own run on ~1 s "fast timers",
- *   too coarse for the sub-second values nginx users configure):
- *   connect = the pool's connector; read = from the end of the request to
+ * - Timeouts, all on native timers:
+ *   connect = the pool's; read = from the end of the request to
  *   the response head, then between body chunks, like nginx's
  *   `proxy_read_timeout` (not running while the client's backpressure keeps
  *   the body paused); send = armed while the request body is paused by
  *   upstream backpressure and cleared when it flows again (nginx
  *   `proxy_send_timeout` counts between two successful writes).
  *
- * The handler talks to undici's dispatcher directly (no `stream()` wrapper,
- * no AsyncResource, three listeners on the destination), which keeps the
- * per-request cost at or below the bare `pool.stream()` forwarder
- * (bench/forward.bench.ts).
+ * The call is the exchange handler of the pool's HTTP/1.1 client (h1/):
+ * no promise or stream wrapper per request, and few listeners on the
+ * destination.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import { errorMessage } from '../errors.js';
 import { ClientAbortedError, UpstreamBrokenResponseError, UpstreamSendTimeoutError, UpstreamTimeoutError } from './errors.js';
+import type { ExchangeHandler, ExchangeOptions } from './h1/types.js';
 import { toResponseHeaders } from './headers.js';
 import type {
   CompiledUpstream,
@@ -86,10 +84,8 @@ interface Failure {
   readonly health: 'timeout' | 'tcp_failure' | null;
 }
 
-const INVALID_REQUEST_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
-
 /**
- * Map an undici / socket error that happened before any response byte to
+ * Map a client / socket error that happened before any response byte to
  * nginx's status and retry rule. `resendable`: the request may be sent again
  * even if it already went out.
  */
@@ -97,7 +93,7 @@ function classifyFailure(err: unknown, written: boolean, resendable: boolean): F
   const code = (err as { code?: unknown } | null)?.code;
   const again = !written || resendable;
   switch (code) {
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UPSTREAM_CONNECT_TIMEOUT':
       return { status: 504, reason: 'upstream timed out while connecting', retryable: true, health: 'timeout' };
     case 'UPSTREAM_TIMEOUT':
       return { status: 504, reason: 'upstream timed out while reading response header', retryable: again, health: 'timeout' };
@@ -109,25 +105,24 @@ function classifyFailure(err: unknown, written: boolean, resendable: boolean): F
     default:
       break;
   }
-  if (typeof code === 'string' && (INVALID_REQUEST_CODES.has(code) || code.startsWith('HPE_'))) {
-    // A request undici refuses to send, or a response that is not HTTP: no other node will do better.
+  if (code === 'UPSTREAM_INVALID_REQUEST' || (typeof code === 'string' && code.startsWith('UPSTREAM_RESPONSE_'))) {
+    // A request that cannot be written, or a response that is not HTTP: no other node will do better.
     // Only the second is the node's fault.
-    const health = code.startsWith('HPE_') ? 'tcp_failure' : null;
+    const health = code === 'UPSTREAM_INVALID_REQUEST' ? null : 'tcp_failure';
     return { status: 502, reason: `invalid upstream exchange: ${errorMessage(err)}`, retryable: false, health };
   }
   return { status: 502, reason: `upstream connection failed: ${errorMessage(err)}`, retryable: again, health: 'tcp_failure' };
 }
 
 /**
- * State of one forwarded request. It is also the undici dispatch handler
- * (legacy callback API, one attempt at a time) and the `ResponseInfo` handed
- * to `onResponse`.
+ * State of one forwarded request. It is also the exchange handler of the
+ * pool (one attempt at a time) and the `ResponseInfo` handed to `onResponse`.
  */
-class ForwardCall implements ResponseInfo {
+class ForwardCall implements ResponseInfo, ExchangeHandler {
   readonly #up: CompiledUpstream;
   readonly #request: ForwardRequest;
   readonly #hooks: ForwardHooks;
-  readonly #options: Dispatcher.DispatchOptions;
+  readonly #options: ExchangeOptions;
   readonly #resendable: boolean;
   readonly #clock: boolean;
   readonly #startedAt: number;
@@ -146,7 +141,7 @@ class ForwardCall implements ResponseInfo {
   #attemptStart = 0;
   #firstByteMs = -1;
   #written = false;
-  #abort: ((err?: Error) => void) | null = null;
+  #abort: ((err: Error) => void) | null = null;
   #readTimer: NodeJS.Timeout | undefined;
   #readTimerOn = false;
   #sendTimer: NodeJS.Timeout | undefined;
@@ -165,7 +160,7 @@ class ForwardCall implements ResponseInfo {
     this.#request = request;
     this.#hooks = hooks;
     const headers = request.headers;
-    // pass_host (spec §5): `node` leaves Host to undici, which sends the pool origin's host[:port].
+    // pass_host (spec §5): `node` leaves Host to the pool, which sends its origin's host[:port].
     // A plugin's upstream_host beats all three.
     if (request.hostOverride !== undefined) {
       headers.push('host', request.hostOverride);
@@ -174,17 +169,9 @@ class ForwardCall implements ResponseInfo {
     } else if (up.passHost === 'rewrite') {
       headers.push('host', up.upstreamHost!);
     }
-    this.#options = {
-      method: request.method as Dispatcher.HttpMethod,
-      path: request.path,
-      headers,
-      body: request.body,
-      // Read timeouts are ours (see the module comment); 0 disables undici's.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    };
     // A buffered body can be sent again; a stream that started flowing cannot.
     this.#resendable = (request.body === null || Buffer.isBuffer(request.body)) && !isNonIdempotent(request.method);
+    this.#options = { method: request.method, path: request.path, headers, body: request.body, replayable: this.#resendable };
     this.#clock = up.balancer.onEnd !== undefined || up.retryTimeoutMs > 0;
     this.#startedAt = up.retryTimeoutMs > 0 ? performance.now() : 0;
   }
@@ -291,7 +278,7 @@ class ForwardCall implements ResponseInfo {
   #watchSend(): void {
     const body = this.#stream()!;
     this.#onBodyPause ??= () => {
-      // undici pauses the body only when the upstream socket does not take more data.
+      // The client pauses the body only when the upstream socket does not take more data.
       this.#sendTimer ??= setTimeout(ForwardCall.#sendTimedOut, this.#up.timeouts.sendMs, this);
     };
     this.#onBodyResume ??= () => {
@@ -343,9 +330,9 @@ class ForwardCall implements ResponseInfo {
     call.#abort?.(new UpstreamTimeoutError('read'));
   }
 
-  // undici dispatch handler (legacy callbacks) ---------------------------------
+  // Exchange handler -------------------------------------------------------------
 
-  onConnect(abort: (err?: Error) => void): void {
+  onConnect(abort: (err: Error) => void): void {
     if (this.#clientGone) {
       abort(new ClientAbortedError());
       return;
@@ -360,9 +347,8 @@ class ForwardCall implements ResponseInfo {
     if (this.#status === 0) this.#startReadTimer();
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    // 1xx (100 Continue, 103 Early Hints) are not relayed, as nginx.
-    if (statusCode < 200) return true;
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void): boolean {
+    // (1xx interim responses never get here: the client skips them, as nginx.)
     this.#status = statusCode;
     if (this.#clock) this.#firstByteMs = performance.now() - this.#attemptStart;
     // Passive health checks (spec/routing.md §5.3) count every attempt's status.
@@ -374,7 +360,7 @@ class ForwardCall implements ResponseInfo {
     try {
       dest = this.#hooks.onResponse(statusCode, toResponseHeaders(rawHeaders), this);
     } catch (err) {
-      // undici turns the throw into abort → onError, which rejects with this error.
+      // The client turns the throw into onError, which rejects with this error.
       this.#hookError = err;
       throw err;
     }
@@ -410,7 +396,7 @@ class ForwardCall implements ResponseInfo {
   }
 
   /**
-   * undici pauses the upstream body while this returns false; the read timer
+   * The client pauses the upstream body while this returns false; the read timer
    * pauses with it, and the next 'drain' of the destination resumes both.
    */
   #flowing(dest: Writable, flowing: boolean): boolean {
@@ -451,7 +437,8 @@ class ForwardCall implements ResponseInfo {
     }
     if (this.#done) return;
     const body = this.#stream();
-    if (this.#clientGone || (body !== undefined && body.errored !== null)) {
+    const bodyBroke = (err as { code?: unknown }).code === 'UPSTREAM_REQUEST_BODY_ABORTED' || (body !== undefined && body.errored !== null);
+    if (this.#clientGone || bodyBroke) {
       this.#settle({ kind: 'aborted', status: 499, upstreamStatus: this.upstreamStatus, attempts: this.#attempt, error: err });
       return;
     }
@@ -476,8 +463,7 @@ class ForwardCall implements ResponseInfo {
       return;
     }
     (this.#tried ??= new Set()).add(node);
-    // Not from inside undici's error callback: a failed connection errors every request queued on
-    // that client in one loop, and a retry dispatched there would fail with it without a new try.
+    // Not from inside the client's error callback: the failing connection is still being torn down.
     queueMicrotask(() => this.#next());
   }
 

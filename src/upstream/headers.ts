@@ -14,19 +14,16 @@
  *   them; `Forwarded` only survives from a trusted peer (APISIX 3.16+,
  *   apache/apisix#13611, #13803).
  *
- * The result is a flat `[name, value, ...]` list: undici takes it as is and
- * names keep the client's spelling, as nginx forwards them. Measured here
- * (Node 20, undici 7.30, 12 request headers, bench/forward.bench.ts):
- * building the flat list ~0.27 µs vs ~0.66 µs for an object with lower-cased
- * keys; undici's `new Request` then costs ~1.40 µs from the list vs ~1.27 µs
- * from the object (mixed-case names miss its lower-case fast path). Flat is
- * ahead overall (~1.7 vs ~1.9 µs) and keeps the spelling.
+ * The result is a flat `[name, value, ...]` list, which the upstream client
+ * writes as is: names keep the client's spelling, as nginx forwards them,
+ * and no object with lower-cased keys is built (~0.27 µs for the list vs
+ * ~0.66 µs for an object, 12 request headers, Node 20).
  *
  * Response direction: hop-by-hop fields (and those named in the upstream's
- * Connection header) are removed while undici's raw header buffers are
+ * Connection header) are removed while the client's flat header list is
  * turned into the object `res.writeHead()` accepts.
  */
-import { util as undiciUtil } from 'undici';
+import { sameHeaderName } from '../util/header-name.js';
 import type { ResponseHeaders } from './types.js';
 
 /** What the gateway observed about the client connection. */
@@ -62,42 +59,29 @@ const X_FORWARDED_HOST = 7;
 const X_FORWARDED_PORT = 8;
 const FORWARDED = 9;
 
-/**
- * Case-insensitive equality against a lower-case name made of `a-z` and `-`,
- * without allocating: OR-ing 0x20 lower-cases ASCII letters and leaves `-`
- * alone, and no other header-name byte maps onto those characters.
- */
-function sameName(name: string, lower: string): boolean {
-  if (name.length !== lower.length) return false;
-  for (let i = 0; i < name.length; i++) {
-    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
 function classify(name: string): number {
   // Dispatch on length first: most names match no special length and cost one switch.
   switch (name.length) {
-    case 2: return sameName(name, 'te') ? DROP : PASS;
-    case 4: return sameName(name, 'host') ? DROP : PASS;
-    case 6: return sameName(name, 'expect') ? DROP : PASS;
+    case 2: return sameHeaderName(name, 'te') ? DROP : PASS;
+    case 4: return sameHeaderName(name, 'host') ? DROP : PASS;
+    case 6: return sameHeaderName(name, 'expect') ? DROP : PASS;
     case 7:
-      if (sameName(name, 'upgrade')) return UPGRADE;
-      return sameName(name, 'trailer') ? DROP : PASS;
+      if (sameHeaderName(name, 'upgrade')) return UPGRADE;
+      return sameHeaderName(name, 'trailer') ? DROP : PASS;
     case 9:
-      if (sameName(name, 'x-real-ip')) return X_REAL_IP;
-      return sameName(name, 'forwarded') ? FORWARDED : PASS;
+      if (sameHeaderName(name, 'x-real-ip')) return X_REAL_IP;
+      return sameHeaderName(name, 'forwarded') ? FORWARDED : PASS;
     case 10:
-      if (sameName(name, 'connection')) return CONNECTION;
-      return sameName(name, 'keep-alive') ? DROP : PASS;
-    case 15: return sameName(name, 'x-forwarded-for') ? X_FORWARDED_FOR : PASS;
+      if (sameHeaderName(name, 'connection')) return CONNECTION;
+      return sameHeaderName(name, 'keep-alive') ? DROP : PASS;
+    case 15: return sameHeaderName(name, 'x-forwarded-for') ? X_FORWARDED_FOR : PASS;
     case 16:
-      if (sameName(name, 'x-forwarded-host')) return X_FORWARDED_HOST;
-      if (sameName(name, 'x-forwarded-port')) return X_FORWARDED_PORT;
-      return sameName(name, 'proxy-connection') ? DROP : PASS;
+      if (sameHeaderName(name, 'x-forwarded-host')) return X_FORWARDED_HOST;
+      if (sameHeaderName(name, 'x-forwarded-port')) return X_FORWARDED_PORT;
+      return sameHeaderName(name, 'proxy-connection') ? DROP : PASS;
     case 17:
-      if (sameName(name, 'transfer-encoding')) return DROP;
-      return sameName(name, 'x-forwarded-proto') ? X_FORWARDED_PROTO : PASS;
+      if (sameHeaderName(name, 'transfer-encoding')) return DROP;
+      return sameHeaderName(name, 'x-forwarded-proto') ? X_FORWARDED_PROTO : PASS;
     default: return PASS;
   }
 }
@@ -243,9 +227,9 @@ function removeListed(list: string[], names: ReadonlySet<string>): void {
 export function requestHasBody(rawHeaders: readonly string[]): boolean {
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
-    if (name.length === 14 && sameName(name, 'content-length')) {
+    if (name.length === 14 && sameHeaderName(name, 'content-length')) {
       if (rawHeaders[i + 1] !== '0') return true;
-    } else if (name.length === 17 && sameName(name, 'transfer-encoding')) {
+    } else if (name.length === 17 && sameHeaderName(name, 'transfer-encoding')) {
       return true;
     }
   }
@@ -275,24 +259,23 @@ function isHopByHopResponseField(lowerName: string, keepUpgrade: boolean): boole
 }
 
 /**
- * Turn undici's raw response header list into end-to-end response headers:
+ * Turn the upstream client's flat response header list into end-to-end response headers:
  * lower-cased names (repeated fields become arrays, so `set-cookie` lines stay
  * separate), hop-by-hop fields removed. `keepUpgrade` keeps Connection and
  * Upgrade (a relayed `101 Switching Protocols`).
  *
  * @example
- *   toResponseHeaders([Buffer.from('Content-Type'), Buffer.from('text/plain'), Buffer.from('Connection'), Buffer.from('close')])
+ *   toResponseHeaders(['Content-Type', 'text/plain', 'Connection', 'close'])
  *   // { 'content-type': 'text/plain' }
  */
-export function toResponseHeaders(raw: ReadonlyArray<Buffer | string>, keepUpgrade = false): ResponseHeaders {
+export function toResponseHeaders(raw: readonly string[], keepUpgrade = false): ResponseHeaders {
   // A plain object (a null-prototype one is a slow dictionary in V8); `__proto__` is handled apart.
   const headers: ResponseHeaders = {};
   let connection: string[] | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    // undici's lookup returns interned lower-case names for well-known fields without allocating.
-    const name = undiciUtil.headerNameToString(raw[i]!);
-    // latin1 maps every byte to one char and back, so odd bytes reach the client unchanged.
-    const value = raw[i + 1]!.toString('latin1');
+    const name = raw[i]!.toLowerCase();
+    // Values were decoded as latin1 (one char per byte), so odd bytes reach the client unchanged.
+    const value = raw[i + 1]!;
     if (name === 'connection') (connection ??= []).push(value);
     if (isHopByHopResponseField(name, keepUpgrade)) continue;
     // Only own fields are strings or arrays; inherited members (`constructor`, `__proto__`) are neither.

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PoolManager, PoolManagerClosedError } from './pools.js';
 
+const origin = { scheme: 'http', host: '127.0.0.1', port: 1980 } as const;
 const settings = { size: 4, idleTimeoutMs: 60_000, maxRequests: 1000, connectTimeoutMs: 1000 };
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -15,9 +16,9 @@ async function until(check: () => boolean, what: string): Promise<void> {
 describe('PoolManager', () => {
   test('one pool per origin and settings, closed after the last release and the linger time', async () => {
     const pools = new PoolManager({ lingerMs: 30 });
-    const a = pools.acquire('http://127.0.0.1:1980', settings);
-    const b = pools.acquire('http://127.0.0.1:1980', settings);
-    const other = pools.acquire('http://127.0.0.1:1980', { ...settings, size: 8 });
+    const a = pools.acquire(origin, settings);
+    const b = pools.acquire(origin, settings);
+    const other = pools.acquire(origin, { ...settings, size: 8 });
     assert.equal(a.pool, b.pool);
     assert.notEqual(a.pool, other.pool);
     assert.equal(pools.size, 2);
@@ -34,9 +35,9 @@ describe('PoolManager', () => {
 
   test('re-acquiring during the linger time keeps the same warm pool', async () => {
     const pools = new PoolManager({ lingerMs: 50 });
-    const first = pools.acquire('http://127.0.0.1:1980', settings);
+    const first = pools.acquire(origin, settings);
     first.release();
-    const second = pools.acquire('http://127.0.0.1:1980', settings);
+    const second = pools.acquire(origin, settings);
     assert.equal(second.pool, first.pool);
     await new Promise((r) => setTimeout(r, 80));
     assert.equal(second.pool.closed, false);
@@ -46,6 +47,6 @@ describe('PoolManager', () => {
   test('a closed manager refuses new leases', async () => {
     const pools = new PoolManager();
     await pools.close();
-    assert.throws(() => pools.acquire('http://127.0.0.1:1980', settings), PoolManagerClosedError);
+    assert.throws(() => pools.acquire(origin, settings), PoolManagerClosedError);
   });
 });

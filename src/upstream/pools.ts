@@ -1,5 +1,5 @@
 /**
- * Keep-alive connection pools, one undici `Pool` per (origin, pool settings),
+ * Keep-alive connection pools, one `H1Pool` per (origin, pool settings),
  * shared by every compiled upstream that points at the same node with the
  * same settings — the equivalent of nginx's per-worker `keepalive` cache.
  *
@@ -7,37 +7,25 @@
  * node and releases it when its snapshot is retired. A pool nobody holds is
  * kept for `lingerMs` (so a config change that keeps the node re-acquires the
  * same warm pool, and requests still running on the old snapshot can retry on
- * it), then closed gracefully: undici lets in-flight requests finish.
+ * it), then closed gracefully: in-flight requests finish.
  *
  * Differences from nginx worth knowing:
- * - `keepalive_pool.size` caps the connections undici opens to the origin
+ * - `keepalive_pool.size` caps the connections opened to the origin
  *   (requests queue beyond it); nginx's `keepalive` only caps *idle* ones.
- * - The connect timeout is a property of the pool's connector, so upstreams
- *   that differ only in `timeout.connect` (e.g. a route `timeout`) get
- *   separate pools to the same origin.
- * - TLS to upstreams does not verify certificates (`rejectUnauthorized:
- *   false`), as APISIX's default `proxy_ssl_verify off`. SNI is the Host
- *   header sent upstream (APISIX: `proxy_ssl_name $upstream_host`), which
- *   undici derives per request; IP literals send no SNI (RFC 6066 §3).
+ * - The connect timeout is a pool setting, so upstreams that differ only in
+ *   `timeout.connect` (e.g. a route `timeout`) get separate pools to the
+ *   same origin.
+ * - TLS: see h1/pool.ts (no certificate verification, as APISIX's default
+ *   `proxy_ssl_verify off`; SNI follows the Host sent upstream).
  */
-import { Pool, buildConnector } from 'undici';
 import { FngateError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { withConnectTimeout } from './connect-timeout.js';
+import { H1Pool, type PoolOrigin, type PoolSettings } from './h1/pool.js';
 
-export interface PoolSettings {
-  /** Maximum connections to the origin (`keepalive_pool.size`). */
-  readonly size: number;
-  /** Idle keep-alive time in ms (`keepalive_pool.idle_timeout`); 0 = close after each request. */
-  readonly idleTimeoutMs: number;
-  /** Requests per connection before it is closed (`keepalive_pool.requests`). */
-  readonly maxRequests: number;
-  /** TCP (+TLS) connect timeout in ms (`timeout.connect`); 0 = none. */
-  readonly connectTimeoutMs: number;
-}
+export type { PoolOrigin, PoolSettings } from './h1/pool.js';
 
 export interface PoolLease {
-  readonly pool: Pool;
+  readonly pool: H1Pool;
   /** Drop this reference; idempotent. */
   release(): void;
 }
@@ -57,7 +45,7 @@ export class PoolManagerClosedError extends FngateError {
 
 interface Entry {
   readonly key: string;
-  readonly pool: Pool;
+  readonly pool: H1Pool;
   refs: number;
   closeTimer: NodeJS.Timeout | undefined;
 }
@@ -87,15 +75,15 @@ export class PoolManager {
   }
 
   /**
-   * A pool for `origin` (`http://host:port` or `https://host:port`) with
-   * `settings`; the same pool is returned to every holder of equal settings.
+   * A pool for `origin` with `settings`; the same pool is returned to every
+   * holder of equal settings.
    */
-  acquire(origin: string, settings: PoolSettings): PoolLease {
+  acquire(origin: PoolOrigin, settings: PoolSettings): PoolLease {
     if (this.#closed) throw new PoolManagerClosedError();
-    const key = `${origin}|${settings.size}|${settings.idleTimeoutMs}|${settings.maxRequests}|${settings.connectTimeoutMs}`;
+    const key = `${origin.scheme}://${origin.host}:${origin.port}|${settings.size}|${settings.idleTimeoutMs}|${settings.maxRequests}|${settings.connectTimeoutMs}`;
     let entry = this.#entries.get(key);
     if (entry === undefined) {
-      entry = { key, pool: createPool(origin, settings), refs: 0, closeTimer: undefined };
+      entry = { key, pool: new H1Pool(origin, settings), refs: 0, closeTimer: undefined };
       this.#entries.set(key, entry);
     } else if (entry.closeTimer !== undefined) {
       clearTimeout(entry.closeTimer);
@@ -151,22 +139,3 @@ export class PoolManager {
     }
   }
 }
-
-function createPool(origin: string, settings: PoolSettings): Pool {
-  // nginx keepalive_timeout 0 / keepalive_requests 1: the connection is not reused.
-  // undici expresses that as pipelining 0 (`connection: close` on every request).
-  const reuse = settings.idleTimeoutMs > 0 && settings.maxRequests > 1;
-  const keepAliveTimeout = Math.max(1, settings.idleTimeoutMs);
-  const connector = buildConnector(origin.startsWith('https:') ? { timeout: 0, rejectUnauthorized: false } : { timeout: 0 });
-  return new Pool(origin, {
-    connections: settings.size,
-    pipelining: reuse ? 1 : 0,
-    keepAliveTimeout,
-    // Never keep a connection longer than configured, even if the upstream's Keep-Alive hint allows more.
-    keepAliveMaxTimeout: keepAliveTimeout,
-    // undici sends maxRequestsPerClient + 1 requests on a connection before closing it.
-    maxRequestsPerClient: reuse ? settings.maxRequests - 1 : 0,
-    connect: settings.connectTimeoutMs > 0 ? withConnectTimeout(connector, settings.connectTimeoutMs) : connector,
-  });
-}
-

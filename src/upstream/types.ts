@@ -7,8 +7,8 @@
  * active connection counts, latency averages).
  */
 import type { Writable, Readable } from 'node:stream';
-import type { Pool } from 'undici';
 import type { Logger } from '../log.js';
+import type { H1Pool } from './h1/pool.js';
 import type { VarGetter } from '../router/types.js';
 
 // ---------------------------------------------------------------------------
@@ -94,7 +94,7 @@ export interface UpstreamNode {
   /** `Host` sent for `pass_host: node`: host, plus `:port` unless the scheme's default. */
   readonly hostHeader: string;
   /** Keep-alive pool for this node's origin (shared with every upstream using the same origin and settings). */
-  readonly pool: Pool;
+  readonly pool: H1Pool;
 }
 
 /** What a balancer may read from the request. */
@@ -234,8 +234,8 @@ export interface ForwardHooks {
   /**
    * Called once with the upstream status and its end-to-end headers
    * (hop-by-hop fields removed). Returns where the body goes: normally the
-   * client `ServerResponse`, after `writeHead()`. Runs from undici's socket
-   * callbacks, not in the caller's async context.
+   * client `ServerResponse`, after `writeHead()`. Runs from the upstream
+   * socket's callbacks, not in the caller's async context.
    */
   onResponse(statusCode: number, headers: ResponseHeaders, info: ResponseInfo): Writable;
 }

@@ -2,7 +2,7 @@
  * Node fixtures for balancer unit tests: balancers only read identity,
  * weight, priority and index, so no pool is attached.
  */
-import type { Pool } from 'undici';
+import type { H1Pool } from '../../src/upstream/h1/pool.js';
 import type { PickRequest, UpstreamNode } from '../../src/upstream/types.js';
 
 export function makeNodes(specs: ReadonlyArray<{ name: string; weight: number; priority?: number }>): UpstreamNode[] {
@@ -15,7 +15,7 @@ export function makeNodes(specs: ReadonlyArray<{ name: string; weight: number; p
     metadata: undefined,
     address: `${spec.name}:80`,
     hostHeader: spec.name,
-    pool: null as unknown as Pool,
+    pool: null as unknown as H1Pool,
   }));
 }
 

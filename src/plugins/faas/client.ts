@@ -25,7 +25,7 @@ import { Client, buildConnector, errors, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { FngateError, errorMessage } from '../../errors.js';
 import type { ConnectionOptions } from './schema.js';
-import { withConnectTimeout } from '../../upstream/connect-timeout.js';
+import { withConnectTimeout } from './connect-timeout.js';
 
 /** What to send: the request-target (path and query), header fields and body. */
 export interface FunctionRequest {

@@ -1,8 +1,7 @@
 /**
  * A connect timeout on native timers for undici connectors. undici's own
  * `connectTimeout` runs on its ~1 s "fast timers", too coarse for the
- * sub-second values users configure (nginx's `proxy_connect_timeout`, the
- * FaaS plugins' `timeout`). A socket that connects after the timeout fired is
+ * sub-second `timeout` values users give the FaaS plugins. A socket that connects after the timeout fired is
  * destroyed, so it never leaks into a pool.
  */
 import { errors, type buildConnector } from 'undici';
