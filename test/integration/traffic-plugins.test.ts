@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'undici';
+import { Client, request } from 'undici';
 import { adminRequest, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { startUpstream, waitFor, type TestUpstream } from '../helpers/net.js';
 
@@ -254,20 +254,42 @@ describe('limit-count across two workers', () => {
   let up: TestUpstream;
   /** The worker (pid) behind each allowed request: `$request_id` starts with the worker's pid in hex. */
   const workers: string[] = [];
+  const clients: Client[] = [];
 
   before(async () => {
+    // Answers with the worker that proxied the request, so a client can tell which worker holds its connection.
     up = await startUpstream('up', (req, res) => {
-      const requestId = String(req.headers['x-request-id'] ?? '');
-      workers.push(requestId.slice(0, -12));
-      res.end('ok');
+      const worker = String(req.headers['x-request-id'] ?? '').slice(0, -12);
+      workers.push(worker);
+      res.end(worker);
     });
     gw = await startGatewayProcess({ config: { nginx_config: { worker_processes: 2 } } });
   });
   after(async () => {
+    await Promise.all(clients.map((client) => client.close()));
     await gw.stop();
     gw.cleanup();
     await up.close();
   });
+
+  /**
+   * One keep-alive connection to each worker. The kernel hands new connections to
+   * whichever worker accepts first, often the same one many times in a row, so
+   * connections are opened until both workers have answered on one.
+   */
+  async function connectionPerWorker(): Promise<Map<string, Client>> {
+    const byWorker = new Map<string, Client>();
+    for (let attempt = 0; attempt < 200 && byWorker.size < 2; attempt++) {
+      const client = new Client(gw.proxyUrl, { keepAliveTimeout: 30_000 });
+      clients.push(client);
+      const res = await client.request({ path: '/lcw', method: 'GET', headers: { 'x-who': `probe-${attempt}` } });
+      const worker = await res.body.text();
+      assert.equal(res.statusCode, 200, worker);
+      if (!byWorker.has(worker)) byWorker.set(worker, client);
+    }
+    assert.equal(byWorker.size, 2, 'no connection reached the second worker in 200 attempts');
+    return byWorker;
+  }
 
   test('the count is exact when both workers serve the requests', async () => {
     await putRoute(gw, 'lcw', {
@@ -278,23 +300,22 @@ describe('limit-count across two workers', () => {
         'proxy-rewrite': { headers: { set: { 'X-Request-Id': '$request_id' } } },
       },
     }, '/lcw');
-    // Both workers must have the route before counting starts.
-    let probe = 0;
+    // Both workers must have the route before counting starts: a 404 from either fails the probes.
     await waitFor(async () => {
-      for (let i = 0; i < 6; i++) if ((await get(gw, '/lcw', { 'x-who': `probe-${++probe}` }, true)).status !== 200) return false;
+      for (let i = 0; i < 6; i++) if ((await get(gw, '/lcw', { 'x-who': `warm-${i}` }, true)).status !== 200) return false;
       return true;
     }, { what: 'route on both workers' });
+    const pair = [...(await connectionPerWorker()).values()];
     workers.length = 0;
     const statuses: number[] = [];
-    // Fresh connections, four at a time: the workers accept them as the kernel hands them out,
-    // which favours one idle worker for sequential connections; while it is busy, the other gets some.
-    for (let batch = 0; batch < 10; batch++) {
-      const replies = await Promise.all(Array.from({ length: 4 }, () => get(gw, '/lcw', { 'x-who': 'exact' }, true)));
-      statuses.push(...replies.map((reply) => reply.status));
+    // Alternate between the workers' connections: each worker serves half of the allowed requests.
+    for (let i = 0; i < 40; i++) {
+      const res = await pair[i % 2]!.request({ path: '/lcw', method: 'GET', headers: { 'x-who': 'exact' } });
+      await res.body.dump();
+      statuses.push(res.statusCode);
     }
-    assert.equal(statuses.filter((status) => status === 200).length, 30, `statuses: ${statuses.join(',')}`);
-    assert.equal(statuses.filter((status) => status === 503).length, 10, `statuses: ${statuses.join(',')}`);
+    assert.deepEqual(statuses, [...Array<number>(30).fill(200), ...Array<number>(10).fill(503)]);
     assert.equal(workers.length, 30);
-    assert.ok(new Set(workers).size === 2, `allowed requests were all served by one worker: ${workers.join(',')}`);
+    assert.equal(new Set(workers).size, 2, `allowed requests were all served by one worker: ${workers.join(',')}`);
   });
 });
