@@ -30,6 +30,7 @@ import { normalizeRequestTarget } from '../router/normalize.js';
 import { compileIpMatcher } from '../router/ip.js';
 import { buildUpstreamHeaders, requestHasBody } from '../upstream/headers.js';
 import { forward } from '../upstream/forward.js';
+import { isBodyTooLarge, limitBody } from './body-limit.js';
 import { proxyUpgrade } from '../upstream/websocket.js';
 import { serverHeader } from '../version.js';
 import { errorMessage } from '../errors.js';
@@ -67,7 +68,11 @@ export interface RequestHandlerOptions {
 const NO_VARS: VarGetter = () => undefined;
 
 /** A forward outcome that still needs an error page. */
-type ForwardFailure = Extract<ForwardOutcome, { kind: 'failed' }>;
+/** A forward that ends with a gateway-made error page. */
+interface ForwardFailure {
+  readonly status: number;
+  readonly upstreamStatus: string;
+}
 
 export interface DataPlaneHandlers {
   /** The `request` listener. */
@@ -174,7 +179,7 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       path: core.upstreamUri ?? req.url ?? '/',
       headers: upstreamHeaders(core, req.rawHeaders),
       clientHost: req.headers.host ?? '',
-      body: requestHasBody(req.rawHeaders) ? req : null,
+      body: streamedBody(req),
       vars: (name) => core.getVar(name),
       remoteAddr: core.remoteAddr,
       // The upstream request is aborted when the client goes away first.
@@ -186,6 +191,12 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
         sendErrorPage(res, 502, server);
       },
     );
+  }
+
+  /** The client's body as a stream, counted against client_max_body_size when no Content-Length announced it. */
+  function streamedBody(req: IncomingMessage): Readable | null {
+    if (!requestHasBody(req.rawHeaders)) return null;
+    return maxBodySize > 0 && req.headers['content-length'] === undefined ? limitBody(req, maxBodySize) : req;
   }
 
   function bodyTooLarge(req: IncomingMessage, route: CompiledRoute): boolean {
@@ -241,6 +252,13 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
         );
         return outcome;
       case 'aborted':
+        if (isBodyTooLarge(outcome.error)) {
+          logger.warn({ route: route.identity.id, max: maxBodySize }, 'request body too large');
+          // The rest of the body stays unread: discard it, and close the connection after the answer.
+          core.req.resume();
+          core.res.shouldKeepAlive = false;
+          return { status: 413, upstreamStatus: outcome.upstreamStatus };
+        }
         core.status = 499;
         return undefined;
       case 'stopped':
@@ -410,7 +428,8 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
         headers: upstreamHeaders(core, request?.changed ? patchedRawHeaders(req.rawHeaders, request) : req.rawHeaders),
         clientHost: req.headers.host ?? '',
         hostOverride: core.upstreamHost,
-        body: request === undefined ? (requestHasBody(req.rawHeaders) ? req : null) : requestBody(req, request),
+        // The plugins' version of the body if they read or replaced it, else the stream.
+        body: request?.body_ !== undefined ? request.body_ : streamedBody(req),
         vars: (name) => core.getVar(name),
         remoteAddr: core.remoteAddr,
         client: res,
@@ -557,8 +576,3 @@ function patchedRawHeaders(raw: readonly string[], request: RequestState): strin
   return out;
 }
 
-/** What to send upstream as the body: the plugins' version if they read or replaced it, else the stream. */
-function requestBody(req: IncomingMessage, request: RequestState): Readable | Buffer | null {
-  if (request.body_ !== undefined) return request.body_;
-  return requestHasBody(req.rawHeaders) ? req : null;
-}

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { Readable } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { request } from 'undici';
 import { adminRequest, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
@@ -14,6 +15,9 @@ describe('WebSocket and body limits through the gateway', () => {
   let gw: GatewayProcess;
   let server: Server;
   let port: number;
+  /** Reads the whole body before answering with its length, as most upstreams do. */
+  let reader: Server;
+  const bodiesRead: number[] = [];
 
   before(async () => {
     // One upstream that speaks both: WebSocket echo, and plain HTTP answering "plain".
@@ -27,8 +31,24 @@ describe('WebSocket and body limits through the gateway', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as { port: number }).port;
+    reader = createServer((req, res) => {
+      let length = 0;
+      req.on('data', (chunk: Buffer) => { length += chunk.length; });
+      req.on('end', () => {
+        bodiesRead.push(length);
+        res.end(`read ${length}`);
+      });
+    });
+    await new Promise<void>((r) => reader.listen(0, '127.0.0.1', r));
     gw = await startGatewayProcess({ config: { nginx_config: { http: { client_max_body_size: '1k' } } } });
     const node = { [`127.0.0.1:${port}`]: 1 };
+    const readerNode = { [`127.0.0.1:${(reader.address() as { port: number }).port}`]: 1 };
+    assert.equal((await adminRequest(gw, 'PUT', '/apisix/admin/routes/read', { uri: '/read', upstream: { nodes: readerNode } })).status, 201);
+    assert.equal((await adminRequest(gw, 'PUT', '/apisix/admin/routes/read-plugins', {
+      uri: '/read-plugins',
+      plugins: { 'serverless-pre-function': { phase: 'access', functions: ['return function (conf, ctx) {}'] } },
+      upstream: { nodes: readerNode },
+    })).status, 201);
     assert.equal((await adminRequest(gw, 'PUT', '/apisix/admin/routes/ws', { uri: '/ws', enable_websocket: true, upstream: { nodes: node } })).status, 201);
     assert.equal((await adminRequest(gw, 'PUT', '/apisix/admin/routes/plain', { uri: '/plain', upstream: { nodes: node } })).status, 201);
     await waitFor(async () => {
@@ -43,6 +63,8 @@ describe('WebSocket and body limits through the gateway', () => {
     gw.cleanup();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
+    reader.closeAllConnections();
+    await new Promise<void>((r) => reader.close(() => r()));
   });
 
   test('messages go both ways over a tunnelled WebSocket', async () => {
@@ -87,5 +109,23 @@ describe('WebSocket and body limits through the gateway', () => {
     const small = await request(`${gw.proxyUrl}/plain`, { method: 'POST', body: 'x'.repeat(100) });
     assert.equal(small.statusCode, 200);
     await small.body.dump();
+  });
+
+  test('a chunked body is cut off at client_max_body_size with 413, with or without plugins', async () => {
+    const chunked = (bytes: number) => Readable.from((function* () {
+      for (let sent = 0; sent < bytes; sent += 256) yield Buffer.alloc(Math.min(256, bytes - sent), 'y');
+    })());
+    for (const path of ['/read', '/read-plugins']) {
+      bodiesRead.length = 0;
+      const big = await request(`${gw.proxyUrl}${path}`, { method: 'POST', body: chunked(4096) });
+      assert.equal(big.statusCode, 413, path);
+      assert.equal(big.headers.connection, 'close', 'the unread rest of the body ends the connection');
+      assert.match(await big.body.text(), /413 Request Entity Too Large/);
+      assert.deepEqual(bodiesRead, [], `${path}: the upstream never received a whole body`);
+
+      const small = await request(`${gw.proxyUrl}${path}`, { method: 'POST', body: chunked(1000) });
+      assert.equal(small.statusCode, 200, path);
+      assert.equal(await small.body.text(), 'read 1000');
+    }
   });
 });

@@ -171,6 +171,17 @@ describe('H1Pool: requests', () => {
     );
   });
 
+  test('a body stream that already failed fails the exchange instead of hanging', async () => {
+    const up = await echoUpstream();
+    cleanups.push(() => up.close());
+    const p = pool(up.port);
+    const body = new PassThrough();
+    body.on('error', () => {});
+    body.destroy(new Error('cut off'));
+    await assert.rejects(send(p, get('/', { method: 'POST', body })), (err: Error & { code?: string }) =>
+      err.code === 'UPSTREAM_REQUEST_BODY_ABORTED' && (err.cause as Error).message === 'cut off');
+  });
+
   test('HEAD responses carry no body and keep the connection', async () => {
     const up = await startUpstream((_req, res) => {
       res.writeHead(200, { 'content-length': '10' });

@@ -175,6 +175,11 @@ export class H1Connection implements ResponseEvents {
   }
 
   #pipeBody(body: Readable): void {
+    if (body.destroyed) {
+      // Failed (or was cut off) before it could be sent: its 'error' has already been emitted.
+      this.#fail(new RequestBodyAbortedError('request body failed before it was sent', { cause: body.errored ?? undefined }));
+      return;
+    }
     this.#body = body;
     this.#bodyDone = false;
     this.#bodySent = 0;
