@@ -250,13 +250,12 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
           { route: route.identity.id, status: outcome.status, reason: outcome.reason, upstream_status: outcome.upstreamStatus },
           'upstream request failed',
         );
+        discardUnreadBody(core);
         return outcome;
       case 'aborted':
         if (isBodyTooLarge(outcome.error)) {
           logger.warn({ route: route.identity.id, max: maxBodySize }, 'request body too large');
-          // The rest of the body stays unread: discard it, and close the connection after the answer.
-          core.req.resume();
-          core.res.shouldKeepAlive = false;
+          discardUnreadBody(core);
           return { status: 413, upstreamStatus: outcome.upstreamStatus };
         }
         core.status = 499;
@@ -264,6 +263,18 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       case 'stopped':
         return undefined;
     }
+  }
+
+  /**
+   * An error page is about to answer a request whose body was not read to
+   * its end (forwarding failed mid-upload, or the body was cut off): discard
+   * the rest and close the connection after the answer, so the next request
+   * on it is not read from the middle of this body.
+   */
+  function discardUnreadBody(core: RequestContext): void {
+    if (core.req.complete) return;
+    core.req.resume();
+    core.res.shouldKeepAlive = false;
   }
 
   // ---- the plugin path ------------------------------------------------------

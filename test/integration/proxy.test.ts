@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { adminRequest, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { startUpstream, waitFor, type TestUpstream } from '../helpers/net.js';
@@ -151,6 +151,35 @@ describe('proxying through the gateway', () => {
       socket.on('error', reject);
     });
     assert.equal(statusLine, 'HTTP/1.1 200 OK');
+  });
+
+  test('an upload cut short by an upstream failure gets its 502 and a closed connection', async () => {
+    // An upstream that reads the request head, then resets the connection mid-body.
+    const resetter = createServer((socket) => {
+      socket.once('data', () => socket.resetAndDestroy());
+    });
+    await new Promise<void>((r) => resetter.listen(0, '127.0.0.1', r));
+    const node = `127.0.0.1:${(resetter.address() as AddressInfo).port}`;
+    try {
+      await adminRequest(gw, 'PUT', '/apisix/admin/routes/upload', { uri: '/upload', upstream: { nodes: { [node]: 1 }, retries: 0 } });
+      await getUntil('/upload', (s) => s === 502);
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = connect(gw.proxyPort, '127.0.0.1', () => {
+          // A chunked body that is never finished: the gateway must not wait for its end to answer.
+          socket.write('POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+        });
+        // Without the close, give up after a while instead of hanging the suite.
+        socket.setTimeout(3000, () => socket.destroy());
+        let data = '';
+        socket.on('data', (d: Buffer) => { data += d.toString(); });
+        socket.on('close', () => resolve(data));
+        socket.on('error', reject);
+      });
+      assert.match(reply, /^HTTP\/1\.1 502 /);
+      assert.match(reply, /\r\nconnection: close\r\n/i, 'the unread rest of the body ends the connection');
+    } finally {
+      await new Promise<void>((r) => resetter.close(() => r()));
+    }
   });
 
   test('a malformed request target is a 400, not a crash', async () => {
