@@ -15,6 +15,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ClusterCounters, LocalCounters, handleCounterMessage } from '../src/cluster/counters.js';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from '../src/cluster/messages.js';
+import { LocalLeakyBuckets } from '../src/plugins/limit/leaky-bucket.js';
 
 const N = Number(process.argv[2] ?? 20_000);
 
@@ -101,6 +102,7 @@ async function local(): Promise<void> {
 
 async function ipc(): Promise<void> {
   const counters = new LocalCounters();
+  const buckets = new LocalLeakyBuckets();
   const child = fork(fileURLToPath(import.meta.url), [], {
     execArgv: ['--import', 'tsx'],
     serialization: 'advanced',
@@ -110,7 +112,7 @@ async function ipc(): Promise<void> {
   let onResult: (r: Result) => void = () => undefined;
   const ready = new Promise<void>((resolve) => {
     child.on('message', (message: unknown) => {
-      if (isWorkerMessage(message) && handleCounterMessage(message, counters, target)) return;
+      if (isWorkerMessage(message) && handleCounterMessage(message, { counters, buckets }, target)) return;
       const m = message as { t: string };
       if (m.t === 'bench.ready') resolve();
       else if (m.t === 'bench.result') onResult(m as Result);

@@ -12,6 +12,7 @@ import {
   type CounterValue,
 } from './counters.js';
 import type { PrimaryMessage, WorkerMessage } from './messages.js';
+import { LocalLeakyBuckets } from '../plugins/limit/leaky-bucket.js';
 
 /** A settable clock, ms since the epoch. */
 function clock(startMs: number) {
@@ -121,6 +122,7 @@ describe('LocalCounters', () => {
  */
 function connect(options: { timeoutMs?: number; logger?: ReturnType<typeof capturingLogger>['logger'] } = {}) {
   const primary = new LocalCounters({ sweepIntervalMs: 0 });
+  const primaryBuckets = new LocalLeakyBuckets({ sweepIntervalMs: 0 });
   const wire = { answering: true, connected: true, sent: [] as WorkerMessage[], held: [] as PrimaryMessage[], hold: false };
   const worker: { counters?: ClusterCounters } = {};
   const deliver = (m: PrimaryMessage) => setImmediate(() => worker.counters?.receive(structuredClone(m)));
@@ -131,7 +133,7 @@ function connect(options: { timeoutMs?: number; logger?: ReturnType<typeof captu
       const copy = structuredClone(m);
       setImmediate(() => {
         if (!wire.answering) return;
-        handleCounterMessage(copy, primary, {
+        handleCounterMessage(copy, { counters: primary, buckets: primaryBuckets }, {
           isConnected: () => true,
           send: (reply: PrimaryMessage) => (wire.hold ? wire.held.push(reply) : deliver(reply)),
         });
@@ -143,7 +145,7 @@ function connect(options: { timeoutMs?: number; logger?: ReturnType<typeof captu
   const release = () => {
     for (const reply of wire.held.splice(0).reverse()) deliver(reply);
   };
-  return { counters, primary, wire, release };
+  return { counters, primary, primaryBuckets, wire, release };
 }
 
 describe('ClusterCounters', () => {
@@ -237,6 +239,43 @@ describe('ClusterCounters', () => {
     counters.close();
   });
 
+  test('leaky-bucket requests ride in the same batch, marked, and the primary decides them', async () => {
+    const { counters, wire, primaryBuckets } = connect();
+    const [increment, first, second, third] = await Promise.all([
+      counters.incr('k', 1, 60),
+      counters.leakyBucket('b', 1, 1),
+      counters.leakyBucket('b', 1, 1),
+      counters.leakyBucket('b', 1, 1),
+    ]);
+    assert.equal(wire.sent.length, 1);
+    assert.deepEqual((wire.sent[0] as { kinds?: number[] }).kinds, [0, 1, 1, 1]);
+    assert.deepEqual(increment, { count: 1, ttl: 60 });
+    assert.equal(first, 0, 'within the rate');
+    assert.ok(second > 0.9 && second <= 1, `one over the rate waits ~1 s, got ${second}`);
+    assert.equal(third, -1, 'over rate + burst');
+    assert.equal(primaryBuckets.size, 1, 'the state is the primary\'s');
+    counters.close();
+  });
+
+  test('increment-only batches carry no kinds; bad bucket arguments reject before the wire', async () => {
+    const { counters, wire } = connect();
+    await counters.incr('k', 1, 60);
+    assert.equal('kinds' in (wire.sent[0] as object), false);
+    await assert.rejects(counters.leakyBucket('b', 0, 1), CounterArgumentError);
+    await assert.rejects(counters.leakyBucket('b', 1, -1), CounterArgumentError);
+    assert.equal(wire.sent.length, 1);
+    counters.close();
+  });
+
+  test('a silent primary: bucket requests fall back to the worker too', async () => {
+    const { counters, wire } = connect({ timeoutMs: 30 });
+    wire.answering = false;
+    assert.equal(await counters.leakyBucket('b', 1, 0), 0);
+    assert.equal(counters.degraded, true);
+    assert.equal(await counters.leakyBucket('b', 1, 0), -1, 'the worker keeps its own bucket meanwhile');
+    counters.close();
+  });
+
   test('close answers waiting increments locally', async () => {
     const { counters, wire } = connect({ timeoutMs: 60_000 });
     wire.answering = false;
@@ -248,6 +287,10 @@ describe('ClusterCounters', () => {
 });
 
 describe('handleCounterMessage', () => {
+  function node(counters: LocalCounters) {
+    return { counters, buckets: new LocalLeakyBuckets({ sweepIntervalMs: 0 }) };
+  }
+
   function target() {
     const replies: PrimaryMessage[] = [];
     return { replies, isConnected: () => true, send: (m: PrimaryMessage) => replies.push(m) };
@@ -256,14 +299,34 @@ describe('handleCounterMessage', () => {
   test('counts a batch in order and answers it', () => {
     const counters = new LocalCounters({ sweepIntervalMs: 0 });
     const to = target();
-    assert.equal(handleCounterMessage({ t: 'counter.incr', batch: 7, keys: ['a', 'a', 'b'], deltas: [1, 2, 1], windows: [60, 60, 5] }, counters, to), true);
+    assert.equal(handleCounterMessage({ t: 'counter.incr', batch: 7, keys: ['a', 'a', 'b'], deltas: [1, 2, 1], windows: [60, 60, 5] }, node(counters), to), true);
     assert.deepEqual(to.replies, [{ t: 'counter.result', batch: 7, counts: [1, 3, 1], ttls: [60, 60, 5] }]);
+  });
+
+  test('buckets are the node\'s: two workers\' requests drain one bucket', () => {
+    const n = node(new LocalCounters({ sweepIntervalMs: 0 }));
+    const a = target();
+    const b = target();
+    handleCounterMessage({ t: 'counter.incr', batch: 1, keys: ['r'], deltas: [1], windows: [0], kinds: [1] }, n, a);
+    handleCounterMessage({ t: 'counter.incr', batch: 1, keys: ['r'], deltas: [1], windows: [0], kinds: [1] }, n, b);
+    assert.deepEqual(a.replies, [{ t: 'counter.result', batch: 1, counts: [0], ttls: [0] }]);
+    assert.deepEqual(b.replies, [{ t: 'counter.result', batch: 1, counts: [-1], ttls: [0] }], 'the second worker finds the bucket full');
+  });
+
+  test('a batch with a bad bucket request, or kinds of the wrong length, counts nothing', () => {
+    const n = node(new LocalCounters({ sweepIntervalMs: 0 }));
+    const to = target();
+    handleCounterMessage({ t: 'counter.incr', batch: 1, keys: ['a', 'r'], deltas: [1, 0], windows: [60, 1], kinds: [0, 1] }, n, to);
+    handleCounterMessage({ t: 'counter.incr', batch: 2, keys: ['a'], deltas: [1], windows: [60], kinds: [0, 1] }, n, to);
+    assert.deepEqual(to.replies.map((r) => r.t), ['counter.error', 'counter.error']);
+    assert.equal(n.counters.size, 0);
+    assert.equal(n.buckets.size, 0);
   });
 
   test('a batch with one bad increment counts nothing', () => {
     const counters = new LocalCounters({ sweepIntervalMs: 0 });
     const to = target();
-    handleCounterMessage({ t: 'counter.incr', batch: 1, keys: ['a', 'b'], deltas: [1, 1], windows: [60, -1] }, counters, to);
+    handleCounterMessage({ t: 'counter.incr', batch: 1, keys: ['a', 'b'], deltas: [1, 1], windows: [60, -1] }, node(counters), to);
     const reply = to.replies[0];
     assert.equal(reply?.t, 'counter.error');
     assert.equal(reply.t === 'counter.error' && reply.error.code, 'COUNTER_BAD_ARGUMENT');
@@ -273,8 +336,8 @@ describe('handleCounterMessage', () => {
   test('other messages are left to the caller; a gone worker gets no answer', () => {
     const counters = new LocalCounters({ sweepIntervalMs: 0 });
     const to = target();
-    assert.equal(handleCounterMessage({ t: 'heartbeat' }, counters, to), false);
-    assert.equal(handleCounterMessage({ t: 'counter.incr', batch: 1, keys: ['a'], deltas: [1], windows: [1] }, counters, { ...to, isConnected: () => false }), true);
+    assert.equal(handleCounterMessage({ t: 'heartbeat' }, node(counters), to), false);
+    assert.equal(handleCounterMessage({ t: 'counter.incr', batch: 1, keys: ['a'], deltas: [1], windows: [1] }, node(counters), { ...to, isConnected: () => false }), true);
     assert.equal(to.replies.length, 0);
     assert.equal(counters.incr('a', 0, 1).count, 1, 'still counted');
   });
@@ -288,6 +351,9 @@ describe('createSharedCounters', () => {
     const value = counters.incr('k', 1, 60) as CounterValue;
     assert.deepEqual(value, { count: 1, ttl: 60 });
     assert.equal(counters.receive({ t: 'counter.result', batch: 1, counts: [], ttls: [] }), false);
+    assert.equal(counters.leakyBucket('b', 1, 0), 0);
+    assert.equal(counters.leakyBucket('b', 1, 0), -1);
+    assert.throws(() => counters.leakyBucket('b', 0, 0), CounterArgumentError);
     counters.close();
   });
 

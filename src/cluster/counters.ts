@@ -1,7 +1,8 @@
 /**
  * Counters shared by a node's workers: what `limit-count`'s `policy: local`
- * counts in. APISIX keeps them in an nginx shared dict, exact across the
- * node's workers; fngate is exact the same way:
+ * counts in, and the leaky buckets of `limit-req`'s. APISIX keeps them in
+ * nginx shared dicts, exact across the node's workers; fngate is exact the
+ * same way:
  *
  * - one worker: the counters live in that worker ({@link LocalCounters}),
  *   synchronous, no IPC;
@@ -10,6 +11,10 @@
  *   over IPC ({@link ClusterCounters}). The primary handles one message at a
  *   time, so every increment of a key sees the previous one: counts are exact
  *   and never repeat within a window.
+ *
+ * Leaky-bucket requests travel in the same batches as increments (marked
+ * by `kinds`); the primary's {@link LocalLeakyBuckets} decides them, so the
+ * rate holds for the node, not per worker.
  *
  * Window semantics follow APISIX's local policy: a key's window starts at its
  * first increment and the key expires `windowSeconds` later (the shared dict's
@@ -27,6 +32,7 @@
 import type { Logger } from '../log.js';
 import type { SharedCounters } from '../pdk/context.js';
 import { FngateError, errorMessage } from '../errors.js';
+import { LocalLeakyBuckets } from '../plugins/limit/leaky-bucket.js';
 import { toWireError, type PrimaryMessage, type WorkerMessage } from './messages.js';
 
 /** What an increment returns: the count after it, and whole seconds left in the window. */
@@ -43,6 +49,20 @@ export class CounterArgumentError extends FngateError {
 /** The primary refused a batch of increments (only on a protocol bug: workers check arguments first). */
 export class CounterPrimaryError extends FngateError {
   readonly code = 'COUNTER_PRIMARY_ERROR';
+}
+
+/** What a batch entry is: a fixed-window increment, or a request against a leaky bucket. */
+const KIND_INCREMENT = 0;
+const KIND_BUCKET = 1;
+
+function checkBucket(rate: number, burst: number): void {
+  if (!Number.isFinite(rate) || rate <= 0) throw new CounterArgumentError(`bucket rate must be a positive number, got ${String(rate)}`);
+  if (!Number.isFinite(burst) || burst < 0) throw new CounterArgumentError(`bucket burst must be a number ≥ 0, got ${String(burst)}`);
+}
+
+function checkEntry(kind: number, a: number, b: number): void {
+  if (kind === KIND_BUCKET) checkBucket(a, b);
+  else checkIncrement(a, b);
 }
 
 function checkIncrement(delta: number, windowSeconds: number): void {
@@ -211,29 +231,36 @@ export interface CounterReplyTarget {
   send(message: PrimaryMessage): unknown;
 }
 
+/** The node's shared state, held by the primary. */
+export interface NodeCounters {
+  readonly counters: LocalCounters;
+  readonly buckets: LocalLeakyBuckets;
+}
+
 /**
  * The primary's side: count one worker message against the node's counters
- * and answer it. Returns false when the message is not a counter message, so
- * that the caller can pass it on. A batch counts all or nothing.
+ * and buckets, and answer it. Returns false when the message is not a
+ * counter message, so that the caller can pass it on. A batch counts all or
+ * nothing.
  *
  * @example
- *   const counters = new LocalCounters();
- *   worker.on('message', (m) => { if (handleCounterMessage(m, counters, worker)) return; ... });
+ *   const node = { counters: new LocalCounters(), buckets: new LocalLeakyBuckets() };
+ *   worker.on('message', (m) => { if (handleCounterMessage(m, node, worker)) return; ... });
  */
-export function handleCounterMessage(message: WorkerMessage, counters: LocalCounters, worker: CounterReplyTarget): boolean {
+export function handleCounterMessage(message: WorkerMessage, node: NodeCounters, worker: CounterReplyTarget): boolean {
   if (message.t !== 'counter.incr') return false;
-  const { batch, keys, deltas, windows } = message;
+  const { batch, keys, deltas, windows, kinds } = message;
   let reply: PrimaryMessage;
   try {
-    if (deltas.length !== keys.length || windows.length !== keys.length) {
-      throw new CounterArgumentError(`counter batch ${batch} has ${keys.length} keys, ${deltas.length} deltas and ${windows.length} windows`);
+    if (deltas.length !== keys.length || windows.length !== keys.length || (kinds !== undefined && kinds.length !== keys.length)) {
+      throw new CounterArgumentError(`counter batch ${batch} has ${keys.length} keys, ${deltas.length} deltas, ${windows.length} windows and ${kinds?.length ?? 'no'} kinds`);
     }
     // Check everything before counting anything, so a refused batch leaves no trace.
-    for (let i = 0; i < keys.length; i++) checkIncrement(deltas[i] as number, windows[i] as number);
+    for (let i = 0; i < keys.length; i++) checkEntry(kinds?.[i] ?? KIND_INCREMENT, deltas[i] as number, windows[i] as number);
     const counts: number[] = [];
     const ttls: number[] = [];
     for (let i = 0; i < keys.length; i++) {
-      const value = counters.incr(keys[i] as string, deltas[i] as number, windows[i] as number);
+      const value = applyEntry(node, kinds?.[i] ?? KIND_INCREMENT, keys[i] as string, deltas[i] as number, windows[i] as number);
       counts.push(value.count);
       ttls.push(value.ttl);
     }
@@ -243,6 +270,12 @@ export function handleCounterMessage(message: WorkerMessage, counters: LocalCoun
   }
   if (worker.isConnected()) worker.send(reply);
   return true;
+}
+
+/** One entry against in-process state: an increment's value, or a bucket's wait as `count` (ttl 0). */
+function applyEntry(node: NodeCounters, kind: number, key: string, a: number, b: number): CounterValue {
+  if (kind === KIND_BUCKET) return { count: node.buckets.incoming(key, a, b), ttl: 0 };
+  return node.counters.incr(key, a, b);
 }
 
 // ---------------------------------------------------------------------------
@@ -264,6 +297,7 @@ export interface ClusterCountersOptions {
 
 /** Counters as a data-plane worker holds them: increments plus the plumbing its process feeds. */
 export interface WorkerCounters extends SharedCounters {
+  leakyBucket(key: string, rate: number, burst: number): Promise<number> | number;
   /** Feed every message from the primary; returns true when it was a counter answer (consumed). */
   receive(message: PrimaryMessage): boolean;
   /** Stop timers; increments still waiting are answered locally. */
@@ -273,8 +307,13 @@ export interface WorkerCounters extends SharedCounters {
 interface Batch {
   readonly id: number;
   readonly keys: string[];
+  /** Increments: delta; bucket requests: rate. */
   readonly deltas: number[];
+  /** Increments: window seconds; bucket requests: burst. */
   readonly windows: number[];
+  readonly kinds: number[];
+  /** Whether any entry is a bucket request (the message carries `kinds` only then). */
+  buckets: boolean;
   /** One per increment; empty for a probe (its caller was answered locally). */
   readonly resolves: Array<(value: CounterValue) => void>;
   readonly rejects: Array<(error: Error) => void>;
@@ -320,7 +359,7 @@ export class ClusterCounters implements WorkerCounters {
   /** Sent and waiting, in send order (= deadline order). */
   readonly #inFlight = new Map<number, Batch>();
   #timer: NodeJS.Timeout | undefined;
-  #fallback: LocalCounters | undefined;
+  #fallback: NodeCounters | undefined;
   #degraded = false;
   #probing = false;
   #warnedAt = Number.NEGATIVE_INFINITY;
@@ -344,13 +383,26 @@ export class ClusterCounters implements WorkerCounters {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    if (this.#closed || !this.#channel.isConnected()) return Promise.resolve(this.#local().incr(key, delta, windowSeconds));
+    return this.#request(KIND_INCREMENT, key, delta, windowSeconds);
+  }
+
+  leakyBucket(key: string, rate: number, burst: number): Promise<number> {
+    try {
+      checkBucket(rate, burst);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return this.#request(KIND_BUCKET, key, rate, burst).then(bucketWait);
+  }
+
+  #request(kind: number, key: string, a: number, b: number): Promise<CounterValue> {
+    if (this.#closed || !this.#channel.isConnected()) return Promise.resolve(applyEntry(this.#local(), kind, key, a, b));
     if (this.#degraded) {
-      const value = this.#local().incr(key, delta, windowSeconds);
+      const value = applyEntry(this.#local(), kind, key, a, b);
       if (!this.#probing) {
         this.#probing = true;
         const probe = newBatch(this.#nextBatch++, true);
-        push(probe, key, delta, windowSeconds);
+        push(probe, kind, key, a, b);
         this.#send(probe);
       }
       return Promise.resolve(value);
@@ -360,7 +412,7 @@ export class ClusterCounters implements WorkerCounters {
       batch = this.#open = newBatch(this.#nextBatch++, false);
       setImmediate(this.#flush);
     }
-    push(batch, key, delta, windowSeconds);
+    push(batch, kind, key, a, b);
     return new Promise((resolve, reject) => {
       batch.resolves.push(resolve);
       batch.rejects.push(reject);
@@ -399,7 +451,8 @@ export class ClusterCounters implements WorkerCounters {
     if (open) this.#settleLocally(open);
     for (const batch of this.#inFlight.values()) this.#settleLocally(batch);
     this.#inFlight.clear();
-    this.#fallback?.close();
+    this.#fallback?.counters.close();
+    this.#fallback?.buckets.close();
   }
 
   /** End of the turn: send what it collected. */
@@ -415,7 +468,9 @@ export class ClusterCounters implements WorkerCounters {
       return;
     }
     try {
-      this.#channel.send({ t: 'counter.incr', batch: batch.id, keys: batch.keys, deltas: batch.deltas, windows: batch.windows });
+      this.#channel.send(batch.buckets
+        ? { t: 'counter.incr', batch: batch.id, keys: batch.keys, deltas: batch.deltas, windows: batch.windows, kinds: batch.kinds }
+        : { t: 'counter.incr', batch: batch.id, keys: batch.keys, deltas: batch.deltas, windows: batch.windows });
     } catch (err) {
       this.#logger?.warn({ err: errorMessage(err) }, 'could not send counter increments to the primary; counted in this worker');
       this.#settleLocally(batch);
@@ -465,12 +520,12 @@ export class ClusterCounters implements WorkerCounters {
     const local = this.#local();
     for (let i = 0; i < batch.resolves.length; i++) {
       const resolve = batch.resolves[i] as (value: CounterValue) => void;
-      resolve(local.incr(batch.keys[i] as string, batch.deltas[i] as number, batch.windows[i] as number));
+      resolve(applyEntry(local, batch.kinds[i] as number, batch.keys[i] as string, batch.deltas[i] as number, batch.windows[i] as number));
     }
   }
 
-  #local(): LocalCounters {
-    return (this.#fallback ??= new LocalCounters());
+  #local(): NodeCounters {
+    return (this.#fallback ??= { counters: new LocalCounters(), buckets: new LocalLeakyBuckets() });
   }
 
   #degrade(): void {
@@ -494,13 +549,19 @@ export class ClusterCounters implements WorkerCounters {
 }
 
 function newBatch(id: number, probe: boolean): Batch {
-  return { id, keys: [], deltas: [], windows: [], resolves: [], rejects: [], probe, deadline: 0 };
+  return { id, keys: [], deltas: [], windows: [], kinds: [], buckets: false, resolves: [], rejects: [], probe, deadline: 0 };
 }
 
-function push(batch: Batch, key: string, delta: number, windowSeconds: number): void {
+function push(batch: Batch, kind: number, key: string, a: number, b: number): void {
   batch.keys.push(key);
-  batch.deltas.push(delta);
-  batch.windows.push(windowSeconds);
+  batch.deltas.push(a);
+  batch.windows.push(b);
+  batch.kinds.push(kind);
+  if (kind === KIND_BUCKET) batch.buckets = true;
+}
+
+function bucketWait(value: CounterValue): number {
+  return value.count;
 }
 
 function settleWithError(batch: Batch, error: Error): void {
@@ -512,9 +573,9 @@ function settleWithError(batch: Batch, error: Error): void {
 // ---------------------------------------------------------------------------
 
 /**
- * The counters a data-plane worker serves `ctx.counters` from: in-process
- * when the node has one worker (exact without IPC), through the primary
- * otherwise.
+ * The counters (and leaky buckets) a data-plane worker serves `ctx.counters`
+ * from: in-process when the node has one worker (exact without IPC),
+ * through the primary otherwise.
  *
  * @example
  *   const counters = createSharedCounters(config.nginx_config.worker_processes, channel, { logger });
@@ -523,9 +584,17 @@ function settleWithError(batch: Batch, error: Error): void {
 export function createSharedCounters(workerCount: number, channel: CounterChannel, options: ClusterCountersOptions = {}): WorkerCounters {
   if (workerCount > 1) return new ClusterCounters(channel, options);
   const local = new LocalCounters();
+  let buckets: LocalLeakyBuckets | undefined;
   return {
     incr: (key, delta, windowSeconds) => local.incr(key, delta, windowSeconds),
+    leakyBucket: (key, rate, burst) => {
+      checkBucket(rate, burst);
+      return (buckets ??= new LocalLeakyBuckets()).incoming(key, rate, burst);
+    },
     receive: () => false,
-    close: () => local.close(),
+    close: () => {
+      local.close();
+      buckets?.close();
+    },
   };
 }

@@ -42,7 +42,10 @@ export type WorkerMessage =
   /**
    * Shared counters (src/cluster/counters.ts): the increments one worker made
    * in one event-loop turn, as parallel arrays; answered by one
-   * `counter.result` (or `counter.error`) with the same `batch`.
+   * `counter.result` (or `counter.error`) with the same `batch`. `kinds`
+   * marks leaky-bucket requests (1) among fixed-window increments (0, or no
+   * `kinds` at all): for those, `deltas` carries the rate and `windows` the
+   * burst, and the answer's count is the wait in seconds (-1: refused).
    */
   | {
     readonly t: 'counter.incr';
@@ -50,6 +53,7 @@ export type WorkerMessage =
     readonly keys: readonly string[];
     readonly deltas: readonly number[];
     readonly windows: readonly number[];
+    readonly kinds?: readonly number[];
   }
   /** Prometheus (src/plugins/prometheus/exporter.ts): answer to `metrics.scrape`; null when the worker counts nothing. */
   | { readonly t: 'metrics.report'; readonly id: number; readonly report: WorkerMetricsReport | null }

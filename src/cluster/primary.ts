@@ -27,6 +27,7 @@ import { errorMessage } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { PrimaryMessage } from './messages.js';
 import { LocalCounters, handleCounterMessage } from './counters.js';
+import { LocalLeakyBuckets } from '../plugins/limit/leaky-bucket.js';
 import { WorkerSupervisor } from './supervisor.js';
 import { StoreMirror } from './store-mirror.js';
 import type { ConfigStore } from '../store/types.js';
@@ -94,8 +95,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   // isolated-vm needs --no-node-snapshot in the workers that run functions (fngate.serverless.sandbox).
   cluster.setupPrimary({ ...entry, execArgv: [...entry.execArgv, ...workerNodeFlags(config)], serialization: 'advanced' });
 
-  // The node's shared counters (limit-count local policy): workers increment them over IPC.
-  const counters = new LocalCounters();
+  // The node's shared counters and leaky buckets (limit-count's and limit-req's local policy), used by workers over IPC.
+  const nodeCounters = { counters: new LocalCounters(), buckets: new LocalLeakyBuckets() };
   // Prometheus: the workers' metrics, added up when the export server is scraped (plugin_attr.prometheus).
   const prometheus = createPrometheusExporter({
     config,
@@ -114,7 +115,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     logger,
     watchdogSeconds: config.fngate.worker_watchdog_timeout,
     onMessage(handle, message) {
-      if (handleCounterMessage(message, counters, handle.worker)) return true;
+      if (handleCounterMessage(message, nodeCounters, handle.worker)) return true;
       if (prometheus?.handle(handle.worker, message)) return true;
       if (message.t === 'plugins.reloaded') {
         const pending = pendingReloads.get(message.id);
@@ -216,7 +217,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       await Promise.all([supervisor.stop(timeoutMs), control.admin?.close(timeoutMs), statusServer?.close(1_000), prometheus?.close()]);
       if (workerStore !== control.store) await workerStore.close();
       await control.close(0).catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'error closing the store'));
-      counters.close();
+      nodeCounters.counters.close();
+      nodeCounters.buckets.close();
       removePidFile(config.fngate.data_dir);
       logger.info('fngate stopped');
       resolveExit(code);

@@ -88,13 +88,20 @@ export interface ConsumerEntry {
 }
 
 /**
- * A counter shared by every worker of the node (limit-count's local policy).
- * `incr` adds `delta` within a window of `windowSeconds` that starts at the
- * first increment, and returns the count after the increment and the
- * seconds left in the window.
+ * Counters shared by every worker of the node (limit-count's and
+ * limit-req's local policy). `incr` adds `delta` within a window of
+ * `windowSeconds` that starts at the first increment, and returns the count
+ * after the increment and the seconds left in the window.
  */
 export interface SharedCounters {
   incr(key: string, delta: number, windowSeconds: number): Promise<{ count: number; ttl: number }> | { count: number; ttl: number };
+  /**
+   * Count a request against the node-wide leaky bucket `key` (nginx's
+   * `limit_req`): the seconds it should wait (0 within `rate` per second), or
+   * -1 when it is over `rate` + `burst` and must be refused. Optional for
+   * other implementations; the gateway's counters have it.
+   */
+  leakyBucket?(key: string, rate: number, burst: number): Promise<number> | number;
 }
 
 export interface PluginContext {

@@ -19,11 +19,11 @@
  *   shared by every worker of every node; a Redis failure answers 500 unless
  *   `allow_degradation`.
  *
- * With `policy: local` the buckets live in each worker process (APISIX's
- * shared dict is node-wide): with N workers a client whose requests are
- * spread over them may get up to N × `rate`. A keep-alive connection stays
- * on one worker. Use `policy: redis` for an exact node-wide (and
- * cluster-wide) rate.
+ * With `policy: local` the buckets are node-wide, like APISIX's shared
+ * dict: `ctx.counters.leakyBucket` (src/cluster/counters.ts), in the worker
+ * when the node has one, in the primary otherwise. If the primary does not
+ * answer in time, buckets fall back to the worker until it does (limits then
+ * hold per worker). `policy: redis` shares them between nodes.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PluginContext } from '../pdk/context.js';
@@ -109,11 +109,20 @@ interface Compiled {
   /** APISIX's plugin-level `conf_version`: changes only when this plugin's settings change. */
   readonly version: string;
   readonly rejection: Verdict;
-  readonly buckets: LeakyBuckets;
+  /** Redis buckets; undefined for `policy: local` (the node's, through `ctx.counters`). */
+  readonly buckets: LeakyBuckets | undefined;
 }
 
-/** The worker's own buckets (`policy: local`), created on first use. */
-let localBuckets: LocalLeakyBuckets | undefined;
+/** Buckets in this process, for a `ctx.counters` without leaky buckets (a custom embedding or a test). */
+let processBuckets: LocalLeakyBuckets | undefined;
+
+/** Count a request against one bucket, wherever the policy keeps it. */
+function incoming(c: Compiled, ctx: PluginContext, limit: Limit): number | Promise<number> {
+  if (c.buckets !== undefined) return c.buckets.incoming(limit.key, limit.rate, limit.burst);
+  const counters = ctx.counters;
+  if (counters.leakyBucket !== undefined) return counters.leakyBucket(limit.key, limit.rate, limit.burst);
+  return (processBuckets ??= new LocalLeakyBuckets()).incoming(limit.key, limit.rate, limit.burst);
+}
 
 function amount(value: number | string): Amount {
   return typeof value === 'number' ? value : compileVarTemplate(value);
@@ -127,9 +136,7 @@ function compile(conf: LimitReqConf): Compiled {
     rules: conf.rules?.map((rule) => ({ rate: amount(rule.rate), burst: amount(rule.burst), key: compileVarTemplate(rule.key) })),
     version: confVersion(conf),
     rejection: conf.rejected_msg === undefined ? conf.rejected_code : [conf.rejected_code, { error_msg: conf.rejected_msg }],
-    buckets: conf.policy === 'redis'
-      ? new RedisLeakyBuckets(redisConnection(redisTargetOf(conf as RedisPolicyConf)))
-      : (localBuckets ??= new LocalLeakyBuckets()),
+    buckets: conf.policy === 'redis' ? new RedisLeakyBuckets(redisConnection(redisTargetOf(conf as RedisPolicyConf))) : undefined,
   };
 }
 
@@ -210,7 +217,7 @@ function applyLimits(conf: LimitReqConf, c: Compiled, ctx: PluginContext, limits
   if (limit === undefined) return undefined;
   let delay: number | Promise<number>;
   try {
-    delay = c.buckets.incoming(limit.key, limit.rate, limit.burst);
+    delay = incoming(c, ctx, limit);
   } catch (err) {
     return bucketFailed(conf, ctx, err);
   }

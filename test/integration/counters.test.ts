@@ -16,6 +16,7 @@ import { LocalCounters, handleCounterMessage } from '../../src/cluster/counters.
 import { isWorkerMessage, type PrimaryMessage } from '../../src/cluster/messages.js';
 import { adminRequest, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { startUpstream, waitFor, type TestUpstream } from '../helpers/net.js';
+import { LocalLeakyBuckets } from '../../src/plugins/limit/leaky-bucket.js';
 
 const FIXTURE = resolve(import.meta.dirname, '../fixtures/counter-worker.ts');
 
@@ -41,6 +42,7 @@ function forkWorker(counters: LocalCounters, options: { timeoutMs: number; silen
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const target = { isConnected: () => child.connected, send: (m: PrimaryMessage) => child.send(m) };
+  const node = { counters, buckets: new LocalLeakyBuckets({ sweepIntervalMs: 0 }) };
   let onHello: () => void = () => undefined;
   let onDone: (done: Done) => void = () => undefined;
   let onExit: (err: Error) => void = () => undefined;
@@ -56,7 +58,7 @@ function forkWorker(counters: LocalCounters, options: { timeoutMs: number; silen
   child.on('message', (message: unknown) => {
     if (!isWorkerMessage(message)) return;
     if (message.t === 'counter.incr') {
-      if (!options.silent) handleCounterMessage(message, counters, target);
+      if (!options.silent) handleCounterMessage(message, node, target);
       return;
     }
     const test = message as unknown as { t: string };

@@ -249,21 +249,30 @@ describe('traffic plugins', () => {
   });
 });
 
-describe('limit-count across two workers', () => {
+describe('limits across two workers', () => {
   let gw: GatewayProcess;
   let up: TestUpstream;
-  /** The worker (pid) behind each allowed request: `$request_id` starts with the worker's pid in hex. */
+  /** The worker (pid) behind each request of the counted routes: `$request_id` starts with the worker's pid in hex. */
   const workers: string[] = [];
   const clients: Client[] = [];
+  /** One keep-alive connection to each worker, opened once. */
+  let pair: Client[] | undefined;
+  const workerHeader = { 'proxy-rewrite': { headers: { set: { 'X-Request-Id': '$request_id' } } } };
 
   before(async () => {
     // Answers with the worker that proxied the request, so a client can tell which worker holds its connection.
     up = await startUpstream('up', (req, res) => {
       const worker = String(req.headers['x-request-id'] ?? '').slice(0, -12);
-      workers.push(worker);
+      if (req.url !== '/whoami') workers.push(worker);
       res.end(worker);
     });
     gw = await startGatewayProcess({ config: { nginx_config: { worker_processes: 2 } } });
+    await putRoute(gw, 'whoami', { uri: '/whoami', upstream: { nodes: { [up.node]: 1 } }, plugins: workerHeader }, '/whoami');
+    // Both workers must have the route: a 404 from either fails the probes.
+    await waitFor(async () => {
+      for (let i = 0; i < 6; i++) if ((await get(gw, '/whoami', {}, true)).status !== 200) return false;
+      return true;
+    }, { what: 'route on both workers' });
   });
   after(async () => {
     await Promise.all(clients.map((client) => client.close()));
@@ -277,45 +286,72 @@ describe('limit-count across two workers', () => {
    * whichever worker accepts first, often the same one many times in a row, so
    * connections are opened until both workers have answered on one.
    */
-  async function connectionPerWorker(): Promise<Map<string, Client>> {
+  async function connectionPerWorker(): Promise<Client[]> {
+    if (pair !== undefined) return pair;
     const byWorker = new Map<string, Client>();
     for (let attempt = 0; attempt < 200 && byWorker.size < 2; attempt++) {
       const client = new Client(gw.proxyUrl, { keepAliveTimeout: 30_000 });
       clients.push(client);
-      const res = await client.request({ path: '/lcw', method: 'GET', headers: { 'x-who': `probe-${attempt}` } });
+      const res = await client.request({ path: '/whoami', method: 'GET' });
       const worker = await res.body.text();
       assert.equal(res.statusCode, 200, worker);
       if (!byWorker.has(worker)) byWorker.set(worker, client);
     }
     assert.equal(byWorker.size, 2, 'no connection reached the second worker in 200 attempts');
-    return byWorker;
+    pair = [...byWorker.values()];
+    return pair;
   }
 
-  test('the count is exact when both workers serve the requests', async () => {
-    await putRoute(gw, 'lcw', {
+  /** PUT a route and wait until both workers serve it (on their own connections). */
+  async function putOnBoth(id: string, body: Record<string, unknown>): Promise<Client[]> {
+    const clientsByWorker = await connectionPerWorker();
+    const put = await adminRequest(gw, 'PUT', `/apisix/admin/routes/${id}`, body);
+    assert.ok(put.status === 200 || put.status === 201, put.text);
+    for (const client of clientsByWorker) {
+      await waitFor(async () => {
+        const res = await client.request({ path: body.uri as string, method: 'GET', headers: { 'x-who': `probe-${id}-${Math.random()}` } });
+        await res.body.dump();
+        return res.statusCode !== 404;
+      }, { what: `route ${id} on a worker` });
+    }
+    return clientsByWorker;
+  }
+
+  test('limit-count: the count is exact when both workers serve the requests', async () => {
+    const [a, b] = await putOnBoth('lcw', {
       uri: '/lcw',
       upstream: { nodes: { [up.node]: 1 } },
-      plugins: {
-        'limit-count': { count: 30, time_window: 60, key: 'http_x_who' },
-        'proxy-rewrite': { headers: { set: { 'X-Request-Id': '$request_id' } } },
-      },
-    }, '/lcw');
-    // Both workers must have the route before counting starts: a 404 from either fails the probes.
-    await waitFor(async () => {
-      for (let i = 0; i < 6; i++) if ((await get(gw, '/lcw', { 'x-who': `warm-${i}` }, true)).status !== 200) return false;
-      return true;
-    }, { what: 'route on both workers' });
-    const pair = [...(await connectionPerWorker()).values()];
+      plugins: { 'limit-count': { count: 30, time_window: 60, key: 'http_x_who' }, ...workerHeader },
+    });
     workers.length = 0;
     const statuses: number[] = [];
     // Alternate between the workers' connections: each worker serves half of the allowed requests.
     for (let i = 0; i < 40; i++) {
-      const res = await pair[i % 2]!.request({ path: '/lcw', method: 'GET', headers: { 'x-who': 'exact' } });
+      const res = await (i % 2 === 0 ? a! : b!).request({ path: '/lcw', method: 'GET', headers: { 'x-who': 'exact' } });
       await res.body.dump();
       statuses.push(res.statusCode);
     }
     assert.deepEqual(statuses, [...Array<number>(30).fill(200), ...Array<number>(10).fill(503)]);
     assert.equal(workers.length, 30);
     assert.equal(new Set(workers).size, 2, `allowed requests were all served by one worker: ${workers.join(',')}`);
+  });
+
+  test('limit-req: one node-wide bucket, whichever worker takes the request', async () => {
+    const [a, b] = await putOnBoth('lrw', {
+      uri: '/lrw',
+      upstream: { nodes: { [up.node]: 1 } },
+      plugins: { 'limit-req': { rate: 1, burst: 0, key: 'http_x_who', rejected_code: 503 }, ...workerHeader },
+    });
+    const hit = async (client: Client) => {
+      const res = await client.request({ path: '/lrw', method: 'GET', headers: { 'x-who': 'bucket' } });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    assert.equal(await hit(a!), 200);
+    // Per-worker buckets would let this one through: it is the other worker's first request.
+    assert.equal(await hit(b!), 503);
+    assert.equal(await hit(a!), 503);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(await hit(b!), 200, 'the bucket drains at the rate');
   });
 });
