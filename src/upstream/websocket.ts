@@ -103,6 +103,8 @@ export async function proxyUpgrade(
       const result = await attemptUpgrade(upstream, node, { method, path, headers: withHost(headers, upstream, node, options.downstream.host, options.hostOverride) }, socket);
       if (result.kind === 'response') {
         statuses.push(result.res.statusCode ?? 0);
+        // Passive health checks (spec/routing.md §5.3) learn from Upgrade attempts as from any other.
+        upstream.health?.reportStatus(node, result.res.statusCode ?? 0);
         if (result.res.statusCode === 101) {
           await tunnel(upstream, node, result, socket, head, options.server);
           return { kind: 'upgraded', status: 101, node, attempts: attempt, upstreamStatus: upstreamStatus() };
@@ -113,6 +115,8 @@ export async function proxyUpgrade(
       }
       upstream.balancer.onEnd?.(node, result.elapsedMs, true);
       if (clientGone) return { kind: 'aborted', status: 499, attempts: attempt, upstreamStatus: upstreamStatus() };
+      if (result.timedOut) upstream.health?.reportTimeout(node);
+      else upstream.health?.reportTcpFailure(node);
       const status: FailureStatus = result.timedOut ? 504 : 502;
       statuses.push(status);
       upstream.logger.warn({ upstream: node.address, attempt, err: errorMessage(result.error) }, 'websocket upstream attempt failed');

@@ -1,7 +1,8 @@
 /**
  * proxyUpgrade() with real WebSocket peers (the `ws` package) on loopback:
  * round trip, proxy headers, retries on a refused node, a declined upgrade
- * relayed as is, and the error page when no node answers.
+ * relayed as is, the error page when no node answers, and what passive
+ * health checks learn from Upgrade attempts.
  */
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { proxyUpgrade, type UpgradeOutcome } from '../../src/upstream/websocket.js';
-import type { UpstreamConf } from '../../src/upstream/types.js';
+import type { CompiledUpstream, UpstreamConf } from '../../src/upstream/types.js';
 import { closedPort, closeServer, compile, rawExchange, startRawUpstream, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -41,7 +42,7 @@ async function echoUpstream(): Promise<{ port: number; requests: http.IncomingHt
 }
 
 /** A gateway whose 'upgrade' listener proxies to `conf`. */
-async function gateway(conf: UpstreamConf): Promise<{ port: number; outcomes: UpgradeOutcome[] }> {
+async function gateway(conf: UpstreamConf): Promise<{ port: number; outcomes: UpgradeOutcome[]; upstream: CompiledUpstream }> {
   const compiled = compile(conf);
   const outcomes: UpgradeOutcome[] = [];
   const server = http.createServer((_req, res) => res.writeHead(404).end());
@@ -57,7 +58,7 @@ async function gateway(conf: UpstreamConf): Promise<{ port: number; outcomes: Up
     await closeServer(server);
     await compiled.dispose();
   });
-  return { port, outcomes };
+  return { port, outcomes, upstream: compiled.upstream };
 }
 
 function open(port: number, headers: Record<string, string> = {}): Promise<WebSocket> {
@@ -132,5 +133,30 @@ describe('proxyUpgrade', () => {
     const outcome = gw.outcomes[0];
     assert.ok(outcome?.kind === 'failed');
     assert.equal(outcome.upstreamStatus, '502, 502');
+  });
+
+  test('passive health checks count Upgrade attempts: a failing status and a refused connection', async () => {
+    const handshake = 'GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n'
+      + 'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+    // Active probes far apart and with limits no probe reaches: only the Upgrade attempts count.
+    const checks = {
+      active: { healthy: { interval: 300 }, unhealthy: { interval: 300, http_failures: 254, tcp_failures: 254, timeouts: 254 } },
+      passive: { unhealthy: { http_statuses: [503], http_failures: 1, tcp_failures: 1 } },
+    };
+    const busy = await startRawUpstream((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n'));
+    });
+    cleanups.push(() => busy.close());
+    const declined = await gateway({ nodes: { [`127.0.0.1:${busy.port}`]: 1 }, checks });
+    const busyNode = declined.upstream.nodes[0]!;
+    assert.equal(declined.upstream.health?.isHealthy(busyNode), true);
+    assert.equal((await rawExchange(declined.port, handshake)).statusLine, 'HTTP/1.1 503 Service Unavailable');
+    assert.equal(declined.upstream.health?.isHealthy(busyNode), false, 'the 503 counted');
+
+    const refused = await gateway({ nodes: { [`127.0.0.1:${await closedPort()}`]: 1 }, checks });
+    const closedNode = refused.upstream.nodes[0]!;
+    assert.equal(refused.upstream.health?.isHealthy(closedNode), true);
+    assert.match((await rawExchange(refused.port, handshake)).statusLine, /^HTTP\/1\.1 502 /);
+    assert.equal(refused.upstream.health?.isHealthy(closedNode), false, 'the refused connection counted');
   });
 });
