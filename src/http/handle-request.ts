@@ -133,6 +133,7 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
       scheme,
       port: req.socket.localPort ?? 0,
     });
+    if (maxBodySize > 0) core.clientMaxBodySize = maxBodySize;
     let match;
     try {
       match = snapshot.router.match({
@@ -380,6 +381,17 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
   }
 
   function failWith500(ctx: GatewayContext, res: ServerResponse, chains: ResponseChains, err: unknown): void {
+    if (isBodyTooLarge(err) && !res.headersSent) {
+      // A plugin read a chunked body past client_max_body_size: nginx answers 413 itself.
+      const core = GatewayContext.coreOf(ctx);
+      logger.warn({ route: core.route?.id, max: maxBodySize }, 'request body too large');
+      discardUnreadBody(core);
+      sendPage(ctx, res, 413, chains).catch((e: unknown) => {
+        logger.error({ err: messageOf(e) }, 'failed to send the 413 page');
+        res.destroy();
+      });
+      return;
+    }
     const phaseError = err instanceof PluginPhaseError ? err : undefined;
     const cause = phaseError ? phaseError.cause : err;
     logger.error({

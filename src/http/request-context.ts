@@ -84,6 +84,9 @@ export class RequestContext {
    */
   bytesSentBefore: number | undefined = undefined;
 
+  /** `client_max_body_size` in bytes (0 = none): bounds a plugin reading the body, too. */
+  clientMaxBodySize = 0;
+
   private cache: Map<string, unknown> | undefined;
   private args: Map<string, ArgValue[]> | undefined;
   private cookies: Map<string, string> | undefined;

@@ -21,6 +21,7 @@ import type {
   SharedCounters,
 } from '../pdk/context.js';
 import { FngateError } from '../errors.js';
+import { RequestBodyTooLargeError } from '../http/body-limit.js';
 import { consumerDirectory } from './consumers.js';
 
 /** A PDK call was made in a phase where it cannot have an effect. */
@@ -121,11 +122,18 @@ function readWhole(core: RequestContext, maxBytes: number | undefined): Promise<
   if (maxBytes !== undefined && length !== undefined && Number(length) > maxBytes) {
     return Promise.reject(new BodyTooLargeError(maxBytes));
   }
+  // client_max_body_size binds plugins too (a longer Content-Length never got here): past it, the request gets 413.
+  const configured = core.clientMaxBodySize;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
+      if (configured > 0 && size > configured) {
+        cleanup();
+        reject(new RequestBodyTooLargeError(configured));
+        return;
+      }
       if (maxBytes !== undefined && size > maxBytes) {
         cleanup();
         reject(new BodyTooLargeError(maxBytes));

@@ -44,6 +44,11 @@ describe('WebSocket and body limits through the gateway', () => {
     const node = { [`127.0.0.1:${port}`]: 1 };
     const readerNode = { [`127.0.0.1:${(reader.address() as { port: number }).port}`]: 1 };
     assert.equal((await adminRequest(gw, 'PUT', '/apisix/admin/routes/read', { uri: '/read', upstream: { nodes: readerNode } })).status, 201);
+    assert.equal((await adminRequest(gw, 'PUT', '/apisix/admin/routes/read-body', {
+      uri: '/read-body',
+      plugins: { 'serverless-pre-function': { phase: 'access', functions: ['return async function (conf, ctx) { await ctx.request.body(); }'] } },
+      upstream: { nodes: readerNode },
+    })).status, 201);
     assert.equal((await adminRequest(gw, 'PUT', '/apisix/admin/routes/read-plugins', {
       uri: '/read-plugins',
       plugins: { 'serverless-pre-function': { phase: 'access', functions: ['return function (conf, ctx) {}'] } },
@@ -111,11 +116,11 @@ describe('WebSocket and body limits through the gateway', () => {
     await small.body.dump();
   });
 
-  test('a chunked body is cut off at client_max_body_size with 413, with or without plugins', async () => {
+  test('a chunked body is cut off at client_max_body_size with 413, with or without plugins, read by a plugin or not', async () => {
     const chunked = (bytes: number) => Readable.from((function* () {
       for (let sent = 0; sent < bytes; sent += 256) yield Buffer.alloc(Math.min(256, bytes - sent), 'y');
     })());
-    for (const path of ['/read', '/read-plugins']) {
+    for (const path of ['/read', '/read-plugins', '/read-body']) {
       bodiesRead.length = 0;
       const big = await request(`${gw.proxyUrl}${path}`, { method: 'POST', body: chunked(4096) });
       assert.equal(big.statusCode, 413, path);
