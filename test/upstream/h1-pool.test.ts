@@ -325,6 +325,32 @@ describe('H1Pool: connections', () => {
     body.end('rest');
   });
 
+  test('a close-delimited body ends at EOF; Connection: close and HTTP/1.0 retire the connection', async () => {
+    const answers = [
+      'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end',
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok',
+      'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    ];
+    let served = 0;
+    const up = await startRawUpstream((socket) => {
+      socket.once('data', () => {
+        const answer = answers[served++]!;
+        // The close-delimited answer ends with FIN; the others leave closing to the client.
+        if (served === 1) socket.end(answer);
+        else socket.write(answer);
+      });
+    });
+    cleanups.push(() => up.close());
+    const p = pool(up.port);
+    assert.equal((await send(p, get())).body, 'until the end');
+    assert.equal(p.idle, 0);
+    assert.equal((await send(p, get())).body, 'ok');
+    assert.equal(p.idle, 0, 'Connection: close');
+    assert.equal((await send(p, get())).body, 'ok');
+    assert.equal(p.idle, 0, 'HTTP/1.0 without keep-alive');
+    await waitFor(() => p.connections === 0, 2000, 'connections to close');
+  });
+
   test('an abort inside onConnect leaves the connection clean and idle', async () => {
     const up = await echoUpstream();
     cleanups.push(() => up.close());
