@@ -23,10 +23,11 @@
  * Texts marked [unconfirmed] in §4.3/§4.4 are reproduced as documented
  * there; tests should not pin them byte for byte.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MISSING_TOKEN, verifySigV4, type Verification } from './aws-sigv4-verifier.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 export type AwsMode = 'rest' | 'httpapi' | 'function-url' | 'invoke';
 export type AwsRouteAuth = 'none' | 'apikey' | 'iam' | 'apikey+iam';
@@ -408,7 +409,6 @@ export async function startAwsDouble(config: AwsDoubleConfig): Promise<AwsDouble
   const integrationTimeoutMs = config.integrationTimeoutMs ?? 29_000;
   const recordLimit = config.recordLimit ?? 100;
   const requests: AwsRecordedRequest[] = [];
-  let connectionCount = 0;
   let fault: AwsFault | undefined;
 
   function record(entry: AwsRecordedRequest): void {
@@ -591,8 +591,8 @@ export async function startAwsDouble(config: AwsDoubleConfig): Promise<AwsDouble
     res.end(reply.body);
   }
 
-  const server: Server = createServer((req, res) => {
-    const connection = (req.socket as { fakeAwsIndex?: number }).fakeAwsIndex ?? 0;
+  const server = await startLoopbackServer((req, res) => {
+    const connection = server.connectionOf(req.socket);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -600,32 +600,20 @@ export async function startAwsDouble(config: AwsDoubleConfig): Promise<AwsDouble
         if (!res.headersSent) send(res, { req, body: Buffer.alloc(0), requestId: randomUUID(), rawPath: '', rawQuery: '' }, gatewayError(500, String(err), 'InternalFailure'));
       });
     });
-  });
-  server.on('connection', (socket) => {
-    (socket as { fakeAwsIndex?: number }).fakeAwsIndex = ++connectionCount;
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  }, config.port !== undefined ? { port: config.port } : {});
 
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: server.origin,
+    port: server.port,
     requests,
     lastRequest: () => requests.at(-1),
-    connections: () => connectionCount,
+    connections: server.connections,
     setFault(next) {
       fault = next;
     },
     clearRequests() {
       requests.length = 0;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: server.close,
   };
 }

@@ -5,9 +5,8 @@
  * has fault switches a test flips at runtime (delay, connection reset,
  * fixed status). The platform modules only decide the answers.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { startLoopbackServer } from './loopback-server.js';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -100,9 +99,6 @@ function write(res: ServerResponse, reply: Reply): void {
 export async function startHttpDouble(answer: ReplyFunction, options: HttpDoubleOptions = {}): Promise<HttpDouble> {
   const requests: RecordedRequest[] = [];
   const faults: Faults = { delayMs: 0, reset: false, status: undefined };
-  const sockets = new Set<Socket>();
-  const connectionIds = new WeakMap<Socket, number>();
-  let connections = 0;
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -116,7 +112,7 @@ export async function startHttpDouble(answer: ReplyFunction, options: HttpDouble
         headers: req.headers,
         rawHeaders: req.rawHeaders,
         body: Buffer.concat(chunks),
-        connection: connectionIds.get(req.socket) ?? 0,
+        connection: server.connectionOf(req.socket),
       };
       requests.push(recorded);
       void respond(recorded, req, res);
@@ -140,25 +136,16 @@ export async function startHttpDouble(answer: ReplyFunction, options: HttpDouble
     }
   };
 
-  const server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handle) : createServer(handle);
-  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
-    connections += 1;
-    connectionIds.set(socket, connections);
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const server = await startLoopbackServer(handle, options.tls ? { tls: options.tls } : {});
 
   return {
-    server,
-    port,
-    origin: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    server: server.server,
+    port: server.port,
+    origin: server.origin,
     requests,
     faults,
-    connections: () => connections,
-    openConnections: () => sockets.size,
+    connections: server.connections,
+    openConnections: server.openConnections,
     last() {
       const request = requests.at(-1);
       if (request === undefined) throw new Error('the double received no request');
@@ -170,9 +157,6 @@ export async function startHttpDouble(answer: ReplyFunction, options: HttpDouble
       faults.reset = false;
       faults.status = undefined;
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
-    }),
+    close: server.close,
   };
 }

@@ -15,10 +15,10 @@
  * Not modelled: creating/reading/deleting entities, web actions, throttling
  * (429), kind entitlements, package bindings and package default parameters.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startLoopbackServer } from './loopback-server.js';
 
 /** An action's code: returns its result, or throws (a developer error). */
 export type WhiskAction = (params: Record<string, unknown>) => unknown;
@@ -298,7 +298,6 @@ export async function startWhiskDouble(config: WhiskDoubleConfig): Promise<Whisk
   const warm = new Set<string>();
   const requests: RecordedRequest[] = [];
   const stopping = new AbortController();
-  let connectionCount = 0;
 
   function send(ex: Exchange, status: number, payload: unknown, headers: Readonly<Record<string, string>> = {}, cors = true): void {
     if (ex.res.destroyed) return;
@@ -502,7 +501,7 @@ export async function startWhiskDouble(config: WhiskDoubleConfig): Promise<Whisk
         headers: req.headers,
         rawHeaders: req.rawHeaders,
         body,
-        connection: connectionIndex.get(req.socket) ?? 0,
+        connection: server.connectionOf(req.socket),
       });
       if (requests.length > recordLimit) requests.shift();
       const ex: Exchange = { req, res, body, tid: transactionId(req), url: new URL(req.url ?? '/', 'http://whisk') };
@@ -512,27 +511,19 @@ export async function startWhiskDouble(config: WhiskDoubleConfig): Promise<Whisk
       });
     });
   };
-  const connectionIndex = new WeakMap<object, number>();
-  const server: Server = config.tls === undefined ? createServer(onRequest) : createTlsServer({ key: config.tls.key, cert: config.tls.cert }, onRequest);
-  // Requests see the TLS socket, so HTTPS counts connections once the handshake is done.
-  server.on(config.tls === undefined ? 'connection' : 'secureConnection', (socket: object) => {
-    connectionIndex.set(socket, ++connectionCount);
+  const server = await startLoopbackServer(onRequest, {
+    ...(config.tls !== undefined ? { tls: config.tls } : {}),
+    ...(config.port !== undefined ? { port: config.port } : {}),
+    // Keep idle connections as long as a gateway pool may (its keepalive_timeout defaults to 60 s).
+    keepAliveTimeout: 65_000,
   });
-  // Keep idle connections as long as a gateway pool may (its keepalive_timeout defaults to 60 s).
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
 
   return {
-    url: `${config.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
-    port,
+    url: server.origin,
+    port: server.port,
     requests,
     lastRequest: () => requests[requests.length - 1],
-    connections: () => connectionCount,
+    connections: server.connections,
     activation: (id) => records.get(id),
     setFault(path, fault) {
       if (fault === undefined) faults.delete(path);
@@ -543,10 +534,7 @@ export async function startWhiskDouble(config: WhiskDoubleConfig): Promise<Whisk
     },
     close() {
       stopping.abort();
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      return server.close();
     },
   };
 }
