@@ -5,46 +5,27 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
-import { silentLogger } from '../log.js';
-import type { Snapshot } from '../snapshot/snapshot.js';
-import type { LoadedItem } from '../snapshot/config-state.js';
 import type { JsonObject } from '../resources/types.js';
-import { RequestContext } from '../http/request-context.js';
-import { GatewayContext } from '../plugin/context.js';
 import { PluginHarness, upstreamView } from '../../test/helpers/plugin-harness.js';
+import { authContext, consumerSnapshot } from '../../test/helpers/auth-context.js';
 import basicAuth, { parseBasicAuthorization } from './basic-auth.js';
 
 const h = new PluginHarness(basicAuth);
 
-function item(id: string, value: JsonObject): LoadedItem {
-  return { id, key: `/apisix/consumers/${id}`, value, createRevision: 1, modRevision: 1 };
-}
-
-const snapshot = {
-  consumers: new Map([
-    ['jack', item('jack', { username: 'jack', plugins: { 'basic-auth': { username: 'jack', password: 's3cret' } }, labels: { custom_id: 'c-7' } })],
-    ['alex', item('alex', { username: 'alex', plugins: {} })],
-    ['anon', item('anon', { username: 'anon', plugins: {} })],
-    ['vault', item('vault', { username: 'vault', plugins: { 'basic-auth': { username: 'vault', password: '$env://PASSWORD' } } })],
-  ]),
-  credentials: new Map([
-    ['alex/credentials/cred-1', item('alex/credentials/cred-1', { id: 'cred-1', plugins: { 'basic-auth': { username: 'alex-basic', password: 'p:wd' } } })],
-  ]),
-  consumerGroups: new Map(),
-  pluginMetadata: new Map(),
-} as unknown as Snapshot;
+const snapshot = consumerSnapshot(
+  [
+    { username: 'jack', plugins: { 'basic-auth': { username: 'jack', password: 's3cret' } }, labels: { custom_id: 'c-7' } },
+    { username: 'alex', plugins: {} },
+    { username: 'anon', plugins: {} },
+    { username: 'vault', plugins: { 'basic-auth': { username: 'vault', password: '$env://PASSWORD' } } },
+  ],
+  [{ id: 'alex/credentials/cred-1', value: { id: 'cred-1', plugins: { 'basic-auth': { username: 'alex-basic', password: 'p:wd' } } } }],
+);
 
 const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
 
 async function rewrite(conf: JsonObject, headers: Record<string, string> = {}) {
-  const req = new IncomingMessage(new Socket());
-  req.method = 'GET';
-  req.url = '/p';
-  req.headers = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  const core = new RequestContext(req, new ServerResponse(req), '/p', '', 'localhost', '127.0.0.1', { scheme: 'http', port: 9080 });
-  const ctx = new GatewayContext({ core, snapshot, route: undefined, logger: silentLogger, counters: { incr: () => ({ count: 1, ttl: 1 }) } });
+  const ctx = authContext('basic-auth', '/p', headers, snapshot);
   const verdict = await h.run('rewrite', conf, ctx);
   return { ctx, verdict, upstream: upstreamView(ctx).headers };
 }

@@ -6,14 +6,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import { silentLogger } from '../log.js';
-import type { Snapshot } from '../snapshot/snapshot.js';
-import type { LoadedItem } from '../snapshot/config-state.js';
 import type { JsonObject } from '../resources/types.js';
-import { RequestContext } from '../http/request-context.js';
 import { GatewayContext } from '../plugin/context.js';
+import { authContext, consumerSnapshot } from '../../test/helpers/auth-context.js';
 import { PluginRegistry } from '../plugin/registry.js';
 import { signJwt } from './auth/jwt.js';
 import jwtAuth from './jwt-auth.js';
@@ -37,41 +33,12 @@ function consumerError(conf: JsonObject): string | undefined {
   return registry.checkPlugins({ 'jwt-auth': conf }, 'consumer', false);
 }
 
-function item(id: string, value: JsonObject): LoadedItem {
-  return { id, key: `/apisix/consumers/${id}`, value, createRevision: 1, modRevision: 1 };
-}
-
-function snapshotWith(consumers: JsonObject[], credentials: Array<{ id: string; value: JsonObject }> = []): Snapshot {
-  return {
-    consumers: new Map(consumers.map((c) => [String(c.username), item(String(c.username), c)])),
-    credentials: new Map(credentials.map((c) => [c.id, item(c.id, c.value)])),
-    consumerGroups: new Map(),
-    pluginMetadata: new Map(),
-  } as unknown as Snapshot;
-}
-
-function requestContext(target: string, headers: Record<string, string>, snapshot: Snapshot): GatewayContext {
-  const req = new IncomingMessage(new Socket());
-  req.method = 'GET';
-  req.url = target;
-  req.headers = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  const mark = target.indexOf('?');
-  const core = new RequestContext(
-    req, new ServerResponse(req),
-    mark === -1 ? target : target.slice(0, mark), mark === -1 ? '' : target.slice(mark + 1),
-    'localhost', '127.0.0.1', { scheme: 'http', port: 9080 },
-  );
-  const ctx = new GatewayContext({ core, snapshot, route: undefined, logger: silentLogger, counters: { incr: () => ({ count: 1, ttl: 1 }) } });
-  GatewayContext.enter(ctx, 'rewrite', 'jwt-auth');
-  return ctx;
-}
-
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 
 const now = () => Math.floor(Date.now() / 1000);
 
-const consumers = snapshotWith(
+const consumers = consumerSnapshot(
   [
     { username: 'jack', plugins: { 'jwt-auth': consumerConf({ key: 'jack-key', secret: 'jack-secret' }) } },
     { username: 'hs512', plugins: { 'jwt-auth': consumerConf({ key: 'hs512-key', secret: 'hs512-secret', algorithm: 'HS512' }) } },
@@ -88,7 +55,7 @@ const consumers = snapshotWith(
 const jackToken = (payload: JsonObject = {}) => signJwt('HS256', 'jack-secret', { key: 'jack-key', exp: now() + 60, ...payload });
 
 function run(conf: JsonObject, target: string, headers: Record<string, string> = {}) {
-  const ctx = requestContext(target, headers, consumers);
+  const ctx = authContext('jwt-auth', target, headers, consumers);
   const verdict = jwtAuth.rewrite?.(conf, ctx);
   return {
     ctx,

@@ -5,14 +5,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import { silentLogger } from '../log.js';
-import type { Snapshot } from '../snapshot/snapshot.js';
-import type { LoadedItem } from '../snapshot/config-state.js';
 import type { JsonObject } from '../resources/types.js';
-import { RequestContext } from '../http/request-context.js';
 import { GatewayContext } from '../plugin/context.js';
+import { authContext, consumerSnapshot } from '../../test/helpers/auth-context.js';
 import { PluginRegistry } from '../plugin/registry.js';
 import keyAuth from './key-auth.js';
 
@@ -25,37 +21,7 @@ function routeConf(conf: JsonObject = {}): JsonObject {
   return conf;
 }
 
-function item(id: string, value: JsonObject, revision = 1): LoadedItem {
-  return { id, key: `/apisix/consumers/${id}`, value, createRevision: revision, modRevision: revision };
-}
-
-/** Consumers (and credentials, ids `user/credentials/id`) as a snapshot holds them. */
-function snapshotWith(consumers: JsonObject[], credentials: Array<{ id: string; value: JsonObject }> = []): Snapshot {
-  return {
-    consumers: new Map(consumers.map((c) => [String(c.username), item(String(c.username), c)])),
-    credentials: new Map(credentials.map((c) => [c.id, item(c.id, c.value)])),
-    consumerGroups: new Map(),
-    pluginMetadata: new Map(),
-  } as unknown as Snapshot;
-}
-
-function requestContext(target: string, headers: Record<string, string>, snapshot: Snapshot): GatewayContext {
-  const req = new IncomingMessage(new Socket());
-  req.method = 'GET';
-  req.url = target;
-  req.headers = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  const mark = target.indexOf('?');
-  const core = new RequestContext(
-    req, new ServerResponse(req),
-    mark === -1 ? target : target.slice(0, mark), mark === -1 ? '' : target.slice(mark + 1),
-    'localhost', '127.0.0.1', { scheme: 'http', port: 9080 },
-  );
-  const ctx = new GatewayContext({ core, snapshot, route: undefined, logger: silentLogger, counters: { incr: () => ({ count: 1, ttl: 1 }) } });
-  GatewayContext.enter(ctx, 'rewrite', 'key-auth');
-  return ctx;
-}
-
-const consumers = snapshotWith(
+const consumers = consumerSnapshot(
   [
     { username: 'jack', plugins: { 'key-auth': { key: 'jack-key' } }, labels: { custom_id: 'c-42' } },
     { username: 'alex', plugins: {} },
@@ -66,7 +32,7 @@ const consumers = snapshotWith(
 );
 
 function run(conf: JsonObject, target: string, headers: Record<string, string> = {}, snapshot = consumers) {
-  const ctx = requestContext(target, headers, snapshot);
+  const ctx = authContext('key-auth', target, headers, snapshot);
   const verdict = keyAuth.rewrite?.(conf, ctx);
   const request = GatewayContext.requestOf(ctx);
   return {
@@ -206,8 +172,8 @@ describe('key-auth rewrite', () => {
   });
 
   test('a new configuration (new consumers array) is looked up afresh', () => {
-    const first = snapshotWith([{ username: 'jack', plugins: { 'key-auth': { key: 'old' } } }]);
-    const second = snapshotWith([{ username: 'jack', plugins: { 'key-auth': { key: 'new' } } }]);
+    const first = consumerSnapshot([{ username: 'jack', plugins: { 'key-auth': { key: 'old' } } }]);
+    const second = consumerSnapshot([{ username: 'jack', plugins: { 'key-auth': { key: 'new' } } }]);
     const conf = routeConf();
     assert.equal(run(conf, '/p', { apikey: 'old' }, first).ctx.consumer_name, 'jack');
     assert.equal(statusOf(run(conf, '/p', { apikey: 'old' }, second).verdict), 401);
