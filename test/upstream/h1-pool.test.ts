@@ -7,10 +7,14 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { PassThrough, Readable } from 'node:stream';
 import { H1Pool, type PoolSettings } from '../../src/upstream/h1/pool.js';
 import type { ExchangeHandler, ExchangeOptions } from '../../src/upstream/h1/types.js';
+import { selfSignedCert } from '../doubles/self-signed-cert.js';
 import { startRawUpstream, startUpstream, waitFor } from './helpers.js';
 
 const SETTINGS: PoolSettings = { size: 8, idleTimeoutMs: 60_000, maxRequests: 1000, connectTimeoutMs: 2000 };
@@ -362,6 +366,39 @@ describe('H1Pool: connections', () => {
     assert.equal(JSON.parse((await send(p, get('/after'))).body).url, '/after');
     assert.equal(up.connections, 1);
     assert.equal(up.requests.length, 1, 'the aborted request never reached the upstream');
+  });
+
+  test('TLS: an idle connection is reused only for the same server name; at the cap another name takes its place', async () => {
+    const seen: Array<{ sni: string | false | null; connection: number }> = [];
+    const numbers = new WeakMap<object, number>();
+    let accepted = 0;
+    const cert = selfSignedCert();
+    const server = https.createServer({ key: cert.key, cert: cert.cert }, (req, res) => {
+      seen.push({ sni: (req.socket as TLSSocket).servername, connection: numbers.get(req.socket) ?? 0 });
+      res.end('secure');
+    });
+    server.on('secureConnection', (socket) => numbers.set(socket, ++accepted));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }));
+    const port = (server.address() as AddressInfo).port;
+    const p = new H1Pool({ scheme: 'https', host: '127.0.0.1', port }, { ...SETTINGS, size: 1 });
+    cleanups.push(() => p.destroy());
+    const as = (host: string) => send(p, get('/', { headers: ['Host', host] }));
+    await as('a.example');
+    await as('a.example');
+    await as('b.example:8443');
+    await as('a.example');
+    assert.deepEqual(seen, [
+      { sni: 'a.example', connection: 1 },
+      { sni: 'a.example', connection: 1 },
+      // size 1: the idle a.example connection gives way to a new one for b.example (port dropped from the name).
+      { sni: 'b.example', connection: 2 },
+      { sni: 'a.example', connection: 3 },
+    ]);
+    assert.equal(p.connections, 1);
   });
 
   test('connect timeout', async () => {
