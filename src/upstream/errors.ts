@@ -34,7 +34,7 @@ export class UpstreamBrokenResponseError extends FngateError {
   readonly code = 'UPSTREAM_BROKEN_RESPONSE';
 }
 
-/** A connect or response-header timeout outside undici (the WebSocket path). */
+/** A connect or response-header timeout the gateway detects itself (read timeouts, the WebSocket path). */
 export class UpstreamTimeoutError extends FngateError {
   readonly code = 'UPSTREAM_TIMEOUT';
   constructor(readonly phase: 'connect' | 'read') {
