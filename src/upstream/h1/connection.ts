@@ -99,11 +99,6 @@ export class H1Connection implements ResponseEvents {
     }
   }
 
-  /** Whether an exchange is running on it. */
-  get busy(): boolean {
-    return this.#exchange !== null;
-  }
-
   /** Run `exchange` now, or as soon as the socket is connected. */
   start(exchange: Exchange): void {
     // A running idle timer is left alone: it finds the connection busy and does nothing.
