@@ -63,10 +63,33 @@ export interface HealthCheckSettings {
 
 type Obj = Readonly<Record<string, unknown>>;
 
-const ACTIVE_HEALTHY_STATUSES = [200, 302];
-const ACTIVE_UNHEALTHY_STATUSES = [429, 404, 500, 501, 502, 503, 504, 505];
-const PASSIVE_HEALTHY_STATUSES = [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308];
-const PASSIVE_UNHEALTHY_STATUSES = [429, 500, 503];
+/** Defaults of one side's thresholds (spec/routing.md §5.3); the two sides differ only here. */
+interface LimitDefaults {
+  readonly successes: number;
+  readonly httpFailures: number;
+  readonly tcpFailures: number;
+  readonly timeouts: number;
+  readonly healthyStatuses: readonly number[];
+  readonly unhealthyStatuses: readonly number[];
+}
+
+const ACTIVE_DEFAULTS: LimitDefaults = {
+  successes: 2,
+  httpFailures: 5,
+  tcpFailures: 2,
+  timeouts: 3,
+  healthyStatuses: [200, 302],
+  unhealthyStatuses: [429, 404, 500, 501, 502, 503, 504, 505],
+};
+
+const PASSIVE_DEFAULTS: LimitDefaults = {
+  successes: 5,
+  httpFailures: 5,
+  tcpFailures: 2,
+  timeouts: 7,
+  healthyStatuses: [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308],
+  unhealthyStatuses: [429, 500, 503],
+};
 
 /**
  * @example
@@ -100,34 +123,27 @@ function readActive(conf: Obj): ActiveCheckSettings {
     headers: parseHeaders(conf.req_headers),
     healthyIntervalMs: Math.max(0, num(healthy.interval, 1) * 1000),
     unhealthyIntervalMs: Math.max(0, num(unhealthy.interval, 1) * 1000),
-    limits: {
-      successes: num(healthy.successes, 2),
-      httpFailures: num(unhealthy.http_failures, 5),
-      tcpFailures: num(unhealthy.tcp_failures, 2),
-      timeouts: num(unhealthy.timeouts, 3),
-      statuses: statusTable(
-        statusList(healthy.http_statuses, ACTIVE_HEALTHY_STATUSES),
-        statusList(unhealthy.http_statuses, ACTIVE_UNHEALTHY_STATUSES),
-      ),
-    },
+    limits: readLimits(healthy, unhealthy, ACTIVE_DEFAULTS),
   };
 }
 
 function readPassive(conf: Obj): PassiveCheckSettings {
-  const healthy = object(conf.healthy);
-  const unhealthy = object(conf.unhealthy);
   return {
     type: checkType(conf.type),
-    limits: {
-      successes: num(healthy.successes, 5),
-      httpFailures: num(unhealthy.http_failures, 5),
-      tcpFailures: num(unhealthy.tcp_failures, 2),
-      timeouts: num(unhealthy.timeouts, 7),
-      statuses: statusTable(
-        statusList(healthy.http_statuses, PASSIVE_HEALTHY_STATUSES),
-        statusList(unhealthy.http_statuses, PASSIVE_UNHEALTHY_STATUSES),
-      ),
-    },
+    limits: readLimits(object(conf.healthy), object(conf.unhealthy), PASSIVE_DEFAULTS),
+  };
+}
+
+function readLimits(healthy: Obj, unhealthy: Obj, defaults: LimitDefaults): CheckLimits {
+  return {
+    successes: num(healthy.successes, defaults.successes),
+    httpFailures: num(unhealthy.http_failures, defaults.httpFailures),
+    tcpFailures: num(unhealthy.tcp_failures, defaults.tcpFailures),
+    timeouts: num(unhealthy.timeouts, defaults.timeouts),
+    statuses: statusTable(
+      statusList(healthy.http_statuses, defaults.healthyStatuses),
+      statusList(unhealthy.http_statuses, defaults.unhealthyStatuses),
+    ),
   };
 }
 
