@@ -156,12 +156,7 @@ export class H1Pool implements ConnectionOwner {
         conn.start(next);
         return;
       }
-      this.#makingRoom = true;
-      try {
-        conn.destroy();
-      } finally {
-        this.#makingRoom = false;
-      }
+      this.#makeRoom(conn);
       this.#openOrQueue(next);
       return;
     }
@@ -223,6 +218,16 @@ export class H1Pool implements ConnectionOwner {
     return undefined;
   }
 
+  /** Close `conn` so that the caller can open another in its slot (the queue does not take it). */
+  #makeRoom(conn: H1Connection): void {
+    this.#makingRoom = true;
+    try {
+      conn.destroy();
+    } finally {
+      this.#makingRoom = false;
+    }
+  }
+
   #openOrQueue(exchange: Exchange): void {
     if (this.#open.size >= this.#settings.size) {
       // At the cap, an idle connection for another server name gives way.
@@ -231,12 +236,7 @@ export class H1Pool implements ConnectionOwner {
         this.#queue.push(exchange);
         return;
       }
-      this.#makingRoom = true;
-      try {
-        spare.destroy();
-      } finally {
-        this.#makingRoom = false;
-      }
+      this.#makeRoom(spare);
     }
     const https = this.#origin.scheme === 'https';
     const socket = https
