@@ -33,6 +33,7 @@ import type { Logger } from '../log.js';
 import type { SharedCounters } from '../pdk/context.js';
 import { FngateError, errorMessage } from '../errors.js';
 import { LocalLeakyBuckets } from '../plugins/limit/leaky-bucket.js';
+import { SweptMap } from '../util/swept-map.js';
 import { toWireError, type PrimaryMessage, type WorkerMessage } from './messages.js';
 
 /** What an increment returns: the count after it, and whole seconds left in the window. */
@@ -84,27 +85,6 @@ interface Window {
   endSecond: number;
 }
 
-/** A background sweep in progress. */
-interface Sweep {
-  /** Where it is: Map iterators stay valid across deletes and inserts. */
-  readonly cursor: Iterator<[string, Window]>;
-  dropped: number;
-  readonly done: Promise<number>;
-  readonly finish: (dropped: number) => void;
-  turn: NodeJS.Immediate | undefined;
-}
-
-/** Below this many keys, growth alone never triggers a sweep. */
-const MIN_SWEEP_SIZE = 1_024;
-/**
- * Keys a sweep looks at per event-loop turn, so that a million keys never
- * stall the primary (which answers every worker's increments) anywhere near
- * the workers' timeout: a turn takes < 1 ms walking live keys, and 1–15 ms
- * when dropping expired ones (the worst is the Map shrinking its table).
- */
-const SWEEP_SLICE = 4_096;
-const DEFAULT_SWEEP_INTERVAL_MS = 10_000;
-
 export interface LocalCountersOptions {
   /** Clock, ms since the epoch (default `Date.now`); tests pass a fake one. */
   readonly now?: () => number;
@@ -116,30 +96,25 @@ export interface LocalCountersOptions {
 }
 
 /**
- * Fixed-window counters in one process: a Map from key to window. A key
+ * Fixed-window counters in one process: a map from key to window. A key
  * whose window has ended starts a new one on its next increment. Memory stays
- * bounded: a background sweep drops expired keys whenever the map has
- * doubled since the last sweep (amortised O(1) per new key) and every
- * `sweepIntervalMs`; it walks the map a slice per event-loop turn.
+ * bounded: expired keys are swept in the background (util/swept-map.ts).
  *
  * @example
  *   const counters = new LocalCounters();
  *   const { count, ttl } = counters.incr('route:1:127.0.0.1', 1, 60); // { count: 1, ttl: 60 }
  */
 export class LocalCounters implements SharedCounters {
-  readonly #windows = new Map<string, Window>();
+  readonly #windows: SweptMap<Window>;
   readonly #now: () => number;
-  #sweepAtSize = MIN_SWEEP_SIZE;
-  readonly #timer: NodeJS.Timeout | undefined;
-  #sweeping: Sweep | undefined;
 
   constructor(options: LocalCountersOptions = {}) {
     this.#now = options.now ?? Date.now;
-    const interval = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
-    if (interval > 0) {
-      this.#timer = setInterval(() => void this.sweep(), interval);
-      this.#timer.unref();
-    }
+    this.#windows = new SweptMap<Window>({
+      expired: (window, now) => window.expiresAt <= now,
+      now: this.#now,
+      ...(options.sweepIntervalMs !== undefined ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
+    });
   }
 
   /** Keys held, expired ones not yet swept included. */
@@ -156,12 +131,7 @@ export class LocalCounters implements SharedCounters {
   incr(key: string, delta: number, windowSeconds: number): CounterValue {
     checkIncrement(delta, windowSeconds);
     const now = this.#now();
-    let window = this.#windows.get(key);
-    if (window === undefined) {
-      if (this.#windows.size >= this.#sweepAtSize) void this.sweep();
-      window = { count: 0, expiresAt: 0, endSecond: 0 };
-      this.#windows.set(key, window);
-    }
+    const window = this.#windows.get(key) ?? this.#windows.add(key, { count: 0, expiresAt: 0, endSecond: 0 });
     const second = Math.floor(now / 1000);
     if (window.expiresAt <= now) {
       window.count = 0;
@@ -174,50 +144,18 @@ export class LocalCounters implements SharedCounters {
   }
 
   /**
-   * Drop expired keys, {@link SWEEP_SLICE} keys per event-loop turn (the
-   * first slice at once); resolves with how many were dropped. The counters
-   * sweep themselves (timer, growth); a call while a sweep runs joins it.
+   * Drop expired keys, a slice per event-loop turn; resolves with how many
+   * were dropped. The counters sweep themselves (timer, growth); a call while
+   * a sweep runs joins it.
    */
   sweep(): Promise<number> {
-    if (this.#sweeping) return this.#sweeping.done;
-    let finish: (dropped: number) => void = () => undefined;
-    const done = new Promise<number>((resolve) => { finish = resolve; });
-    this.#sweeping = { cursor: this.#windows.entries(), dropped: 0, done, finish, turn: undefined };
-    this.#sweepSlice();
-    return done;
+    return this.#windows.sweep();
   }
 
   /** Stop the timer and a running sweep (which resolves with what it dropped so far). Counting goes on. */
   close(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    const sweeping = this.#sweeping;
-    if (sweeping === undefined) return;
-    this.#sweeping = undefined;
-    if (sweeping.turn) clearImmediate(sweeping.turn);
-    sweeping.finish(sweeping.dropped);
+    this.#windows.close();
   }
-
-  readonly #sweepSlice = (): void => {
-    const sweeping = this.#sweeping;
-    if (sweeping === undefined) return;
-    const now = this.#now();
-    for (let seen = 0; seen < SWEEP_SLICE; seen++) {
-      const next = sweeping.cursor.next();
-      if (next.done === true) {
-        this.#sweeping = undefined;
-        this.#sweepAtSize = Math.max(MIN_SWEEP_SIZE, this.#windows.size * 2);
-        sweeping.finish(sweeping.dropped);
-        return;
-      }
-      const [key, window] = next.value;
-      if (window.expiresAt <= now) {
-        this.#windows.delete(key);
-        sweeping.dropped++;
-      }
-    }
-    // Ref'd: a sweep ends within size / SWEEP_SLICE turns, and whoever awaits it must see it finish.
-    sweeping.turn = setImmediate(this.#sweepSlice);
-  };
 }
 
 // ---------------------------------------------------------------------------

@@ -13,6 +13,8 @@
  * (redis-leaky-bucket.ts) runs the same arithmetic in a script.
  */
 
+import { SweptMap } from '../../util/swept-map.js';
+
 /** What {@link LeakyBuckets.incoming} returns for a request over `rate` + `burst`. */
 export const REJECTED = -1;
 
@@ -35,12 +37,6 @@ interface Bucket {
   drainedAt: number;
 }
 
-/** Below this many keys, growth alone never triggers a sweep. */
-const MIN_SWEEP_SIZE = 1_024;
-/** Keys a sweep looks at per event-loop turn, so a large map never stalls the worker. */
-const SWEEP_SLICE = 4_096;
-const DEFAULT_SWEEP_INTERVAL_MS = 10_000;
-
 export interface LocalLeakyBucketsOptions {
   /** Monotonic clock, ms (default `performance.now`); tests pass a fake one. */
   readonly now?: () => number;
@@ -50,8 +46,8 @@ export interface LocalLeakyBucketsOptions {
 
 /**
  * Buckets in one process. Memory stays bounded by the keys active within
- * their drain time: a background sweep, a slice per event-loop turn, drops
- * drained buckets whenever the map has doubled and every `sweepIntervalMs`.
+ * their drain time: drained buckets are swept in the background
+ * (util/swept-map.ts).
  *
  * @example
  *   const buckets = new LocalLeakyBuckets();
@@ -60,19 +56,16 @@ export interface LocalLeakyBucketsOptions {
  *   buckets.incoming('10.0.0.1', 1, 1); // REJECTED: over the burst
  */
 export class LocalLeakyBuckets implements LeakyBuckets {
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #buckets: SweptMap<Bucket>;
   readonly #now: () => number;
-  readonly #timer: NodeJS.Timeout | undefined;
-  #sweepAtSize = MIN_SWEEP_SIZE;
-  #sweep: Iterator<[string, Bucket]> | undefined;
 
   constructor(options: LocalLeakyBucketsOptions = {}) {
     this.#now = options.now ?? (() => performance.now());
-    const interval = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
-    if (interval > 0) {
-      this.#timer = setInterval(() => this.#startSweep(), interval);
-      this.#timer.unref();
-    }
+    this.#buckets = new SweptMap<Bucket>({
+      expired: (bucket, now) => bucket.drainedAt <= now,
+      now: this.#now,
+      ...(options.sweepIntervalMs !== undefined ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
+    });
   }
 
   /** Buckets held, drained ones not yet swept included. */
@@ -89,9 +82,7 @@ export class LocalLeakyBuckets implements LeakyBuckets {
       excess = Math.max(bucket.excess - (rate * Math.abs(now - bucket.last)) / 1000 + 1, 0);
       if (excess > burst) return REJECTED;
     } else {
-      if (this.#buckets.size >= this.#sweepAtSize) this.#startSweep();
-      bucket = { excess: 0, last: 0, drainedAt: 0 };
-      this.#buckets.set(key, bucket);
+      bucket = this.#buckets.add(key, { excess: 0, last: 0, drainedAt: 0 });
     }
     bucket.excess = excess;
     bucket.last = now;
@@ -100,32 +91,8 @@ export class LocalLeakyBuckets implements LeakyBuckets {
     return excess / rate;
   }
 
-  /** Stop the sweep timer. */
+  /** Stop the sweep timer (and a running sweep). */
   close(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#sweep = undefined;
+    this.#buckets.close();
   }
-
-  #startSweep(): void {
-    if (this.#sweep !== undefined) return;
-    this.#sweep = this.#buckets.entries();
-    this.#sweepSlice();
-  }
-
-  readonly #sweepSlice = (): void => {
-    const cursor = this.#sweep;
-    if (cursor === undefined) return;
-    const now = this.#now();
-    for (let seen = 0; seen < SWEEP_SLICE; seen++) {
-      const next = cursor.next();
-      if (next.done === true) {
-        this.#sweep = undefined;
-        this.#sweepAtSize = Math.max(MIN_SWEEP_SIZE, this.#buckets.size * 2);
-        return;
-      }
-      const [key, bucket] = next.value;
-      if (bucket.drainedAt <= now) this.#buckets.delete(key);
-    }
-    setImmediate(this.#sweepSlice).unref();
-  };
 }
