@@ -21,7 +21,7 @@ import { definePlugin } from '../pdk/plugin.js';
 import { errorMessage } from '../errors.js';
 import { compileExpr } from '../router/expr.js';
 import { compileVarTemplate, type VarTemplate } from './lib/var-template.js';
-import { isValidHeaderName, isValidHeaderValue, toHeaderValue } from './lib/header-text.js';
+import { headerMapProblem, toHeaderValue } from './lib/header-text.js';
 import { compiledPerConf } from './lib/per-conf.js';
 
 export interface FaultInjectionConf {
@@ -148,10 +148,7 @@ function checkConf(conf: FaultInjectionConf, kind: ConfKind): string | undefined
   if (abort !== undefined) {
     // APISIX sets no upper bound; a status HTTP cannot carry is refused here rather than failing every request.
     if (abort.http_status > 599) return `abort.http_status must be at most 599, got ${abort.http_status}`;
-    for (const [name, value] of Object.entries(abort.headers ?? {})) {
-      if (!isValidHeaderName(name)) return `invalid header name: ${name}`;
-      if (!isValidHeaderValue(value)) return `invalid value of header ${name}`;
-    }
+    return headerMapProblem(abort.headers);
   }
   return undefined;
 }

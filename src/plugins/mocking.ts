@@ -22,7 +22,7 @@ import type { ConfKind } from '../pdk/plugin.js';
 import { definePlugin } from '../pdk/plugin.js';
 import { VERSION } from '../version.js';
 import { compileVarTemplate, type VarTemplate } from './lib/var-template.js';
-import { isValidHeaderName, isValidHeaderValue } from './lib/header-text.js';
+import { headerMapProblem, isValidHeaderValue } from './lib/header-text.js';
 import { sampleFromSchema } from './mocking/sample.js';
 import { toXml } from './mocking/xml.js';
 import { compiledPerConf } from './lib/per-conf.js';
@@ -126,11 +126,7 @@ function checkConf(conf: MockingConf, kind: ConfKind): string | undefined {
   // APISIX allows any status from 100; a mock can only send a final one that HTTP defines.
   if (conf.response_status < 200 || conf.response_status > 599) return `response_status must be between 200 and 599, got ${conf.response_status}`;
   if (!isValidHeaderValue(conf.content_type)) return 'invalid content_type';
-  for (const [name, value] of Object.entries(conf.response_headers ?? {})) {
-    if (!isValidHeaderName(name)) return `invalid header name: ${name}`;
-    if (!isValidHeaderValue(value)) return `invalid value of header ${name}`;
-  }
-  return undefined;
+  return headerMapProblem(conf.response_headers);
 }
 
 /**

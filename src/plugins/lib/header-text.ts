@@ -35,6 +35,20 @@ export function isValidHeaderValue(value: string | number): boolean {
   return true;
 }
 
+/**
+ * What is wrong with a configured header map (name → value), or undefined
+ * when every name and value can be sent.
+ *
+ * @example headerMapProblem({ 'X A': '1' }) // 'invalid header name: X A'
+ */
+export function headerMapProblem(headers: Readonly<Record<string, string | number>> | undefined): string | undefined {
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!isValidHeaderName(name)) return `invalid header name: ${name}`;
+    if (!isValidHeaderValue(value)) return `invalid value of header ${name}`;
+  }
+  return undefined;
+}
+
 // Control characters (HTAB aside) and DEL would split or corrupt the header line.
 const UNSAFE_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/g;
 const NON_ASCII = /[^\x00-\x7f]/;
