@@ -115,25 +115,13 @@ export class RequestMetrics {
 
     const requestMs = Date.now() - core.startTime;
     const upstreamMs = core.upstreamResponseMs();
-    const latencyKey = this.#latencyKey;
-    latencyKey[0] = route;
-    latencyKey[1] = service;
-    latencyKey[2] = consumer;
-    latencyKey[3] = node;
-    if (this.#extra.latency.length > 0) fillExtra(latencyKey, 4, this.#extra.latency, ctx);
-    const latency = this.#latency.at(latencyKey);
+    const latency = this.#latency.at(fillNodeKey(this.#latencyKey, route, service, consumer, node, this.#extra.latency, ctx));
     latency.request.observe(requestMs);
     if (upstreamMs !== undefined) latency.upstream.observe(upstreamMs);
     // The two clocks differ slightly (ms since epoch, monotonic); APISIX clamps at 0 too.
     latency.apisix.observe(upstreamMs === undefined ? requestMs : Math.max(0, requestMs - upstreamMs));
 
-    const bandwidthKey = this.#bandwidthKey;
-    bandwidthKey[0] = route;
-    bandwidthKey[1] = service;
-    bandwidthKey[2] = consumer;
-    bandwidthKey[3] = node;
-    if (this.#extra.bandwidth.length > 0) fillExtra(bandwidthKey, 4, this.#extra.bandwidth, ctx);
-    const bandwidth = this.#bandwidth.at(bandwidthKey);
+    const bandwidth = this.#bandwidth.at(fillNodeKey(this.#bandwidthKey, route, service, consumer, node, this.#extra.bandwidth, ctx));
     bandwidth.ingress += requestLength(core.req);
     bandwidth.egress += core.bytesSent() ?? 0;
   }
@@ -158,6 +146,18 @@ export class RequestMetrics {
       { name: this.families.bandwidth.name, series: bandwidth },
     ];
   }
+}
+
+/** The `route, service, consumer, node[, extra...]` labels that latency and bandwidth share, written into `key`. */
+function fillNodeKey(
+  key: string[], route: string, service: string, consumer: string, node: string, extra: readonly ExtraLabel[], ctx: PluginContext,
+): string[] {
+  key[0] = route;
+  key[1] = service;
+  key[2] = consumer;
+  key[3] = node;
+  if (extra.length > 0) fillExtra(key, 4, extra, ctx);
+  return key;
 }
 
 function fillExtra(key: string[], from: number, extra: readonly ExtraLabel[], ctx: PluginContext): void {
