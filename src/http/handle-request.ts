@@ -255,8 +255,7 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
         return outcome;
       case 'aborted':
         if (isBodyTooLarge(outcome.error)) {
-          logger.warn({ route: route.identity.id, max: maxBodySize }, 'request body too large');
-          discardUnreadBody(core);
+          refuseStreamedBody(core);
           return { status: 413, upstreamStatus: outcome.upstreamStatus };
         }
         core.status = 499;
@@ -276,6 +275,12 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
     if (core.req.complete) return;
     core.req.resume();
     core.res.shouldKeepAlive = false;
+  }
+
+  /** A body without Content-Length went past client_max_body_size while it was read: log it, and get ready for the 413. */
+  function refuseStreamedBody(core: RequestContext): void {
+    logger.warn({ route: core.route?.id, max: maxBodySize }, 'request body too large');
+    discardUnreadBody(core);
   }
 
   // ---- the plugin path ------------------------------------------------------
@@ -383,9 +388,7 @@ export function createRequestHandler(options: RequestHandlerOptions): DataPlaneH
   function failWith500(ctx: GatewayContext, res: ServerResponse, chains: ResponseChains, err: unknown): void {
     if (isBodyTooLarge(err) && !res.headersSent) {
       // A plugin read a chunked body past client_max_body_size: nginx answers 413 itself.
-      const core = GatewayContext.coreOf(ctx);
-      logger.warn({ route: core.route?.id, max: maxBodySize }, 'request body too large');
-      discardUnreadBody(core);
+      refuseStreamedBody(GatewayContext.coreOf(ctx));
       sendPage(ctx, res, 413, chains).catch((e: unknown) => {
         logger.error({ err: messageOf(e) }, 'failed to send the 413 page');
         res.destroy();
